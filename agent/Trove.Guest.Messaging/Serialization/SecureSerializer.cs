@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Trove.Guest.Messaging.Protocol;
+
+namespace Trove.Guest.Messaging.Serialization;
+
+/// <summary>
+/// Trove's <c>SecureSerializer</c> (control plane ⇄ guest, guest-contract §5.3): each argument value and each result
+/// becomes <c>encrypt(json.dumps(value))</c>; the context becomes <c>{"context": encrypt(json.dumps(ctx))}</c>.
+/// </summary>
+/// <remarks>
+/// Like Python, an argument that does not decrypt is kept as it is (Trove relies on that leniency), unless the
+/// cipher is authenticated, where it is refused. A context that does not decrypt is always refused: that is how a
+/// wrong key shows, and the caller gets a clear error instead of a call run with garbage.
+/// </remarks>
+public sealed class SecureSerializer(IPayloadCipher cipher) : IRpcSerializer
+{
+    public const string ContextKey = "context";
+
+    public static SecureSerializer ForTroveKey(string instanceKey) => new(new TroveCbcCipher(instanceKey));
+
+    public JsonNode? SerializeEntity(JsonObject context, JsonNode? entity) => cipher.Encrypt(PythonJson.Dumps(entity));
+
+    public JsonNode? DeserializeEntity(JsonObject context, JsonNode? entity)
+    {
+        if (entity is JsonValue v && v.GetValueKind() == JsonValueKind.String
+            && cipher.TryDecrypt(v.GetValue<string>(), out var text)
+            && TryParse(text, out var decoded))
+        {
+            return decoded;
+        }
+        if (cipher.IsAuthenticated)
+            throw new RpcSerializationException("an argument is not authenticated with this instance's key");
+        return entity?.DeepClone();
+    }
+
+    public JsonObject SerializeContext(JsonObject context) =>
+        new() { [ContextKey] = cipher.Encrypt(PythonJson.Dumps(context)) };
+
+    public JsonObject DeserializeContext(JsonObject context) => DecryptContext(cipher, context);
+
+    internal static JsonObject DecryptContext(IPayloadCipher cipher, JsonObject context)
+    {
+        if (context[ContextKey] is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
+            throw new RpcSerializationException("the request context is not encrypted, but this server has an instance key");
+        if (!cipher.TryDecrypt(v.GetValue<string>(), out var text) || !TryParse(text, out var node) || node is not JsonObject obj)
+            throw new RpcSerializationException("the request context could not be decrypted: wrong instance key or corrupt message");
+        return obj;
+    }
+
+    internal static bool TryParse(string text, out JsonNode? node)
+    {
+        try
+        {
+            node = JsonNode.Parse(text);
+            return true;
+        }
+        catch (JsonException)
+        {
+            node = null;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using Trove.Guest.Cli;
+
+return await CliApp.RunAsync(args, Console.Out, Console.Error);

@@ -106,7 +106,7 @@ public sealed class RpcClient : IAsyncDisposable
             if (reply.Value.Failure is { } failure) throw new RemoteErrorException(failure);
             try
             {
-                return _serializer.DeserializeEntity(context, reply.Value.Result);
+                return _serializer.DeserializeEntity(context, reply.Value.Result).Detached();
             }
             catch (RpcSerializationException e)
             {

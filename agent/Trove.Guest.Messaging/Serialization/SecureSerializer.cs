@@ -9,9 +9,9 @@ namespace Trove.Guest.Messaging.Serialization;
 /// becomes <c>encrypt(json.dumps(value))</c>; the context becomes <c>{"context": encrypt(json.dumps(ctx))}</c>.
 /// </summary>
 /// <remarks>
-/// Like Python, an argument that does not decrypt is kept as it is (Trove relies on that leniency), unless the
-/// cipher is authenticated, where it is refused. A context that does not decrypt is always refused: that is how a
-/// wrong key shows, and the caller gets a clear error instead of a call run with garbage.
+/// Python keeps a value that does not decrypt as it is and runs the call with it. Trove's own senders encrypt every
+/// value, so such a value can only be corrupt, forged or sent with another key: we refuse it, and the caller gets a
+/// clear error instead of a call run with garbage. A context that does not decrypt is refused the same way.
 /// </remarks>
 public sealed class SecureSerializer(IPayloadCipher cipher) : IRpcSerializer
 {
@@ -29,9 +29,9 @@ public sealed class SecureSerializer(IPayloadCipher cipher) : IRpcSerializer
         {
             return decoded;
         }
-        if (cipher.IsAuthenticated)
-            throw new RpcSerializationException("an argument is not authenticated with this instance's key");
-        return entity?.DeepClone();
+        throw new RpcSerializationException(cipher.IsAuthenticated
+            ? "the value is not authenticated with this instance's key"
+            : "the value is not encrypted with this instance's key (not base64, wrong key or corrupt)");
     }
 
     public JsonObject SerializeContext(JsonObject context) =>

@@ -220,7 +220,7 @@ public sealed class RpcServer : IAsyncDisposable
                 EnsureReadable(name, value);
                 try
                 {
-                    args[name] = _serializer.DeserializeEntity(context, value);
+                    args[name] = _serializer.DeserializeEntity(context, value).Detached();
                 }
                 catch (RpcSerializationException e)
                 {
@@ -242,7 +242,7 @@ public sealed class RpcServer : IAsyncDisposable
                 }
             }
             if (replyTo is not null)
-                await _replies!.SendResultAsync(replyTo, msgId!, _serializer.SerializeEntity(context, result), _abort.Token).ConfigureAwait(false);
+                await _replies!.SendResultAsync(replyTo, msgId!, _serializer.SerializeEntity(context, result).Detached(), _abort.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !_abort.IsCancellationRequested)
         {

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Messaging.Serialization;
+using Trove.Guest.Messaging.Server;
+
+namespace Trove.Guest.Messaging.Tests.Infrastructure;
+
+/// <summary>Our RPC server with <see cref="TestEndpoints"/>, started for one test.</summary>
+public sealed class CSharpServer : IAsyncDisposable
+{
+    private CSharpServer(RpcServer server, TestEndpoints endpoints, TestLogger logger)
+    {
+        Server = server;
+        Endpoints = endpoints;
+        Log = logger;
+    }
+
+    public RpcServer Server { get; }
+    public TestEndpoints Endpoints { get; }
+    public TestLogger Log { get; }
+
+    public static async Task<CSharpServer> StartAsync(string url, string topic, string server = "s1",
+        IRpcSerializer? serializer = null, string version = "1.0", int maxConcurrency = 64, int maxMessageBytes = 64 * 1024 * 1024)
+    {
+        var endpoints = new TestEndpoints();
+        var log = new TestLogger();
+        var rpc = new RpcServer(
+            new RpcServerOptions { TransportUrl = url, Exchange = "trove", Topic = topic, Server = server, MaxConcurrency = maxConcurrency, MaxMessageBytes = maxMessageBytes },
+            new RpcDispatcher([endpoints.Build(version)]), serializer, log);
+        await rpc.StartAsync(CancellationToken.None);
+        return new CSharpServer(rpc, endpoints, log);
+    }
+
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+}
+
+/// <summary>Collects log lines so tests can assert on what the server said.</summary>
+public sealed class TestLogger : ILogger
+{
+    private readonly List<string> _lines = [];
+    private readonly Lock _lock = new();
+
+    public IReadOnlyList<string> Lines
+    {
+        get { lock (_lock) return _lines.ToList(); }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!IsEnabled(logLevel)) return;
+        lock (_lock) _lines.Add($"{logLevel}: {formatter(state, exception)}");
+    }
+}

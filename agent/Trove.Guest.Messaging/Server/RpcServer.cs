@@ -165,6 +165,9 @@ public sealed class RpcServer : IAsyncDisposable
             throw new MalformedMessageException($"body of {delivery.Body.Length} bytes exceeds the limit of {_options.MaxMessageBytes}");
         if (delivery.BasicProperties.ContentType != OsloEnvelope.ContentType)
             throw new MalformedMessageException($"content type '{delivery.BasicProperties.ContentType}' is not {OsloEnvelope.ContentType}");
+        // The JSON reader checks UTF-8 only in the strings it is asked to read; check the whole body up front.
+        if (!System.Text.Unicode.Utf8.IsValid(delivery.Body.Span))
+            throw new MalformedMessageException("body is not valid UTF-8");
         return OsloEnvelope.Unwrap(delivery.Body);
     }
 

@@ -72,8 +72,10 @@ public sealed record RabbitDriverOptions
     /// <summary>Arguments of fanout and reply queues: an <c>x-expires</c> (32-bit int, as oslo sends it) plus HA.</summary>
     public Dictionary<string, object?> TransientQueueArguments()
     {
-        var args = new Dictionary<string, object?> { ["x-expires"] = (int)TransientQueuesTtl.TotalMilliseconds };
+        // Same order as oslo (HA arguments first, then x-expires), so brokers list them identically.
+        var args = new Dictionary<string, object?>();
         if (HaQueues) args["x-ha-policy"] = "all";
+        args["x-expires"] = (int)TransientQueuesTtl.TotalMilliseconds;
         return args;
     }
 

@@ -19,12 +19,13 @@ public sealed class CSharpServer : IAsyncDisposable
     public TestLogger Log { get; }
 
     public static async Task<CSharpServer> StartAsync(string url, string topic, string server = "s1",
-        IRpcSerializer? serializer = null, string version = "1.0", int maxConcurrency = 64, int maxMessageBytes = 64 * 1024 * 1024)
+        IRpcSerializer? serializer = null, string version = "1.0", int maxConcurrency = 64, int maxMessageBytes = 64 * 1024 * 1024,
+        string exchange = "trove")
     {
         var endpoints = new TestEndpoints();
         var log = new TestLogger();
         var rpc = new RpcServer(
-            new RpcServerOptions { TransportUrl = url, Exchange = "trove", Topic = topic, Server = server, MaxConcurrency = maxConcurrency, MaxMessageBytes = maxMessageBytes },
+            new RpcServerOptions { TransportUrl = url, Exchange = exchange, Topic = topic, Server = server, MaxConcurrency = maxConcurrency, MaxMessageBytes = maxMessageBytes },
             new RpcDispatcher([endpoints.Build(version)]), serializer, log);
         await rpc.StartAsync(CancellationToken.None);
         return new CSharpServer(rpc, endpoints, log);

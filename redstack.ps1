@@ -35,7 +35,7 @@ switch ($Command) {
         exit 2
     }
     default {
-        Get-Content $PSCommandPath | Select-Object -Skip 1 -First 11 | ForEach-Object { $_ -replace '^# ?', '' }
+        Get-Content $PSCommandPath | Select-Object -Skip 1 -First 10 | ForEach-Object { $_ -replace '^# ?', '' }
         if ($Command -ne 'help') { exit 64 }
         exit 0
     }

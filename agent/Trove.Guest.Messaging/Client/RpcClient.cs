@@ -256,18 +256,33 @@ public sealed class RpcClient : IAsyncDisposable
         /// <summary>The reply, or null on timeout.</summary>
         public async Task<Reply?> WaitAsync(TimeSpan timeout, int? callMonitorTimeout, CancellationToken ct)
         {
+            if (callMonitorTimeout is null)
+            {
+                // The common case (Trove never asks for heartbeats): one timer-backed wait, no polling.
+                try
+                {
+                    return await _done.Task.WaitAsync(timeout, ct).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
+            }
             var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
             Volatile.Write(ref _lastHeardTicks, Environment.TickCount64);
             while (true)
             {
                 var now = Environment.TickCount64;
-                var wait = deadline - now;
-                if (callMonitorTimeout is { } cm)
-                    wait = Math.Min(wait, Volatile.Read(ref _lastHeardTicks) + cm * 1000L - now);
+                var wait = Math.Min(deadline - now, Volatile.Read(ref _lastHeardTicks) + callMonitorTimeout.Value * 1000L - now);
                 if (wait <= 0) return null;
-                var delay = Task.Delay(TimeSpan.FromMilliseconds(wait), ct);
-                if (await Task.WhenAny(_done.Task, delay).ConfigureAwait(false) == _done.Task) return await _done.Task.ConfigureAwait(false);
-                ct.ThrowIfCancellationRequested();
+                try
+                {
+                    return await _done.Task.WaitAsync(TimeSpan.FromMilliseconds(wait), ct).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // A heartbeat may have moved the call-monitor deadline: look again.
+                }
             }
         }
     }

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
-using RabbitMQ.Client.Exceptions;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Transport;
@@ -188,7 +187,7 @@ public sealed class RpcClient : IAsyncDisposable
         {
             await _replyChannel.BasicAckAsync(delivery.DeliveryTag, multiple: false).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (Exception e) when (BrokerErrors.IsConnectionLoss(e))
         {
         }
         JsonObject reply;
@@ -201,14 +200,14 @@ public sealed class RpcClient : IAsyncDisposable
             _logger.LogWarning("Dropping an unreadable reply: {Reason}", e.Message);
             return;
         }
-        var msgId = reply["_msg_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        var msgId = reply["_msg_id"].AsString();
         if (msgId is null || !_pending.TryGetValue(msgId, out var pending))
         {
             _logger.LogInformation("No calling threads waiting for msg_id {MessageId}; dropping the reply", msgId);
             return;
         }
         RemoteFailure? failure = null;
-        if (reply["failure"] is JsonValue f && f.GetValueKind() == JsonValueKind.String) failure = RemoteFailure.Parse(f.GetValue<string>());
+        if (reply["failure"].AsString() is { } f) failure = RemoteFailure.Parse(f);
         var ending = reply["ending"] is JsonValue e2 && e2.GetValueKind() == JsonValueKind.True;
         pending.OnMessage(reply["result"]?.DeepClone(), failure, ending);
     }
@@ -221,7 +220,7 @@ public sealed class RpcClient : IAsyncDisposable
             await _replyChannel.CloseAsync().ConfigureAwait(false);
             await _connection.CloseAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (Exception e) when (BrokerErrors.IsConnectionLoss(e))
         {
         }
         _replyChannel.Dispose();

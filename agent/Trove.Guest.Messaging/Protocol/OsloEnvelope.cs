@@ -48,7 +48,7 @@ public static class OsloEnvelope
         if (outer is not JsonObject obj) throw new MalformedMessageException("body is not a JSON object");
         if (!obj.ContainsKey(VersionKey) || !obj.ContainsKey(MessageKey)) return obj;
 
-        var version = obj[VersionKey] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        var version = obj[VersionKey].AsString();
         if (!IsCompatible(version))
         {
             // oslo drops such a message silently; we keep what can be read of it so the server can tell a caller why.
@@ -84,9 +84,7 @@ public static class OsloEnvelope
     {
         try
         {
-            return inner is JsonValue v && v.GetValueKind() == JsonValueKind.String
-                ? JsonNode.Parse(v.GetValue<string>(), documentOptions: ReadOptions) as JsonObject
-                : null;
+            return inner.AsString() is { } text ? JsonNode.Parse(text, documentOptions: ReadOptions) as JsonObject : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

@@ -42,12 +42,12 @@ public sealed record RemoteFailure(
         {
             if (JsonNode.Parse(json) is JsonObject o)
             {
-                var name = o["class"]?.GetValueKind() == JsonValueKind.String ? o["class"]!.GetValue<string>() : "Exception";
-                var module = o["module"]?.GetValueKind() == JsonValueKind.String ? o["module"]!.GetValue<string>() : "";
-                var message = o["message"]?.GetValueKind() == JsonValueKind.String ? o["message"]!.GetValue<string>() : "";
+                var name = o["class"].AsString() ?? "Exception";
+                var module = o["module"].AsString() ?? "";
+                var message = o["message"].AsString() ?? "";
                 var tb = new List<string>();
                 if (o["tb"] is JsonArray lines)
-                    tb.AddRange(lines.Select(l => l?.GetValueKind() == JsonValueKind.String ? l.GetValue<string>() : l?.ToJsonString() ?? ""));
+                    tb.AddRange(lines.Select(l => l.AsString() ?? l?.ToJsonString() ?? ""));
                 // A re-raised remote exception keeps its original name (oslo strips "_Remote" from both).
                 if (name.EndsWith("_Remote", StringComparison.Ordinal) && module.EndsWith("_Remote", StringComparison.Ordinal))
                 {

@@ -46,17 +46,16 @@ public sealed class ConductorHostSerializer(Func<string, IPayloadCipher?> cipher
 
     public JsonNode? DeserializeEntity(JsonObject context, JsonNode? entity)
     {
-        if (entity is not JsonValue v || v.GetValueKind() != JsonValueKind.String) return entity?.DeepClone();
-        if (!SecureSerializer.TryParse(v.GetValue<string>(), out var wrapper) || wrapper is not JsonObject obj
-            || obj[ConductorGuestSerializer.InstanceIdKey] is not JsonValue idValue || idValue.GetValueKind() != JsonValueKind.String)
+        if (entity.AsString() is not { } wrapped) return entity?.DeepClone();
+        if (!SecureSerializer.TryParse(wrapped, out var wrapper) || wrapper is not JsonObject obj
+            || obj[ConductorGuestSerializer.InstanceIdKey].AsString() is not { } instanceId)
         {
-            return entity.DeepClone();
+            return entity!.DeepClone();
         }
-        var instanceId = idValue.GetValue<string>();
         var cipher = cipherForInstance(instanceId)
             ?? throw new RpcSerializationException($"no encryption key is known for instance {instanceId}");
-        if (obj[ConductorGuestSerializer.EntityKey] is not JsonValue token || token.GetValueKind() != JsonValueKind.String
-            || !cipher.TryDecrypt(token.GetValue<string>(), out var text) || !SecureSerializer.TryParse(text, out var decoded))
+        if (obj[ConductorGuestSerializer.EntityKey].AsString() is not { } token
+            || !cipher.TryDecrypt(token, out var text) || !SecureSerializer.TryParse(text, out var decoded))
         {
             throw new RpcSerializationException($"an argument from instance {instanceId} could not be decrypted: wrong key or corrupt message");
         }
@@ -65,13 +64,12 @@ public sealed class ConductorHostSerializer(Func<string, IPayloadCipher?> cipher
 
     public JsonObject DeserializeContext(JsonObject context)
     {
-        if (context[ConductorGuestSerializer.InstanceIdKey] is not JsonValue idValue || idValue.GetValueKind() != JsonValueKind.String)
+        if (context[ConductorGuestSerializer.InstanceIdKey].AsString() is not { } instanceId)
         {
             var plain = (JsonObject)context.DeepClone();
             plain[InstanceIdContextKey] = null;
             return plain;
         }
-        var instanceId = idValue.GetValue<string>();
         var cipher = cipherForInstance(instanceId)
             ?? throw new RpcSerializationException($"no encryption key is known for instance {instanceId}");
         var decrypted = SecureSerializer.DecryptContext(cipher, context);
@@ -92,7 +90,5 @@ public sealed class ConductorHostSerializer(Func<string, IPayloadCipher?> cipher
     }
 
     private IPayloadCipher? InstanceCipher(JsonObject context) =>
-        context[InstanceIdContextKey] is JsonValue v && v.GetValueKind() == JsonValueKind.String
-            ? cipherForInstance(v.GetValue<string>())
-            : null;
+        context[InstanceIdContextKey].AsString() is { } instanceId ? cipherForInstance(instanceId) : null;
 }

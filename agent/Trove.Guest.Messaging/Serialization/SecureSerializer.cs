@@ -23,8 +23,8 @@ public sealed class SecureSerializer(IPayloadCipher cipher) : IRpcSerializer
 
     public JsonNode? DeserializeEntity(JsonObject context, JsonNode? entity)
     {
-        if (entity is JsonValue v && v.GetValueKind() == JsonValueKind.String
-            && cipher.TryDecrypt(v.GetValue<string>(), out var text)
+        if (entity.AsString() is { } token
+            && cipher.TryDecrypt(token, out var text)
             && TryParse(text, out var decoded))
         {
             return decoded;
@@ -41,9 +41,9 @@ public sealed class SecureSerializer(IPayloadCipher cipher) : IRpcSerializer
 
     internal static JsonObject DecryptContext(IPayloadCipher cipher, JsonObject context)
     {
-        if (context[ContextKey] is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
+        if (context[ContextKey].AsString() is not { } token)
             throw new RpcSerializationException("the request context is not encrypted, but this server has an instance key");
-        if (!cipher.TryDecrypt(v.GetValue<string>(), out var text) || !TryParse(text, out var node) || node is not JsonObject obj)
+        if (!cipher.TryDecrypt(token, out var text) || !TryParse(text, out var node) || node is not JsonObject obj)
             throw new RpcSerializationException("the request context could not be decrypted: wrong instance key or corrupt message");
         return obj;
     }

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
-using RabbitMQ.Client.Exceptions;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Transport;
@@ -126,7 +125,7 @@ public sealed class RpcServer : IAsyncDisposable
         }
         catch (MalformedMessageException e)
         {
-            if (e.Salvaged is { } salvaged && ReadString(salvaged, "_msg_id") is { } msgId && ReadString(salvaged, "_reply_q") is { } replyQ)
+            if (e.Salvaged is { } salvaged && salvaged["_msg_id"].AsString() is { } msgId && salvaged["_reply_q"].AsString() is { } replyQ)
             {
                 _logger.LogWarning("Refusing message {MessageId}: {Reason}", msgId, e.Message);
                 await AckAsync(channel, delivery.DeliveryTag).ConfigureAwait(false);
@@ -173,9 +172,9 @@ public sealed class RpcServer : IAsyncDisposable
 
     private async Task ProcessAsync(JsonObject message)
     {
-        var msgId = ReadString(message, "_msg_id");
-        var replyQueue = ReadString(message, "_reply_q");
-        var uniqueId = ReadString(message, "_unique_id");
+        var msgId = message["_msg_id"].AsString();
+        var replyQueue = message["_reply_q"].AsString();
+        var uniqueId = message["_unique_id"].AsString();
         if (uniqueId is not null && !_duplicates.TryAdd(uniqueId))
         {
             _logger.LogInformation("Ignoring duplicate message {UniqueId} ({MessageId})", uniqueId, msgId);
@@ -195,7 +194,7 @@ public sealed class RpcServer : IAsyncDisposable
         try
         {
             var method = message["method"] is JsonValue m && m.GetValueKind() == JsonValueKind.String
-                ? ReadString(message, "method") ?? throw RpcFailureException.InvalidMessage("the method name is not valid text")
+                ? m.AsString() ?? throw RpcFailureException.InvalidMessage("the method name is not valid text")
                 : throw RpcFailureException.TypeError("the request has no 'method' (a string)");
             var rawArgs = message["args"] switch
             {
@@ -203,7 +202,7 @@ public sealed class RpcServer : IAsyncDisposable
                 JsonObject o => o,
                 var other => throw RpcFailureException.TypeError($"'args' must be a JSON object, not {Describe(other)}"),
             };
-            var handler = _dispatcher.Resolve(method, ReadString(message, "namespace"), ReadString(message, "version"));
+            var handler = _dispatcher.Resolve(method, message["namespace"].AsString(), message["version"].AsString());
             _logger.LogDebug("Dispatching {Method} ({MessageId})", method, msgId ?? "cast");
 
             JsonObject context;
@@ -344,18 +343,6 @@ public sealed class RpcServer : IAsyncDisposable
         }
     }
 
-    private static string? ReadString(JsonObject message, string key)
-    {
-        try
-        {
-            return message[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
     private static string Describe(JsonNode? node) => node switch
     {
         null => "null",
@@ -376,7 +363,7 @@ public sealed class RpcServer : IAsyncDisposable
             await channel.BasicAckAsync(tag, multiple: false).ConfigureAwait(false);
             return true;
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (Exception e) when (BrokerErrors.IsConnectionLoss(e))
         {
             // oslo drops the request when the ack fails: the broker will redeliver it to someone.
             _logger.LogWarning("Could not acknowledge a request ({Reason}); leaving it to the broker", e.Message);
@@ -390,7 +377,7 @@ public sealed class RpcServer : IAsyncDisposable
         {
             await action().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException or ObjectDisposedException)
+        catch (Exception e) when (BrokerErrors.IsConnectionLoss(e))
         {
         }
     }

@@ -68,7 +68,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
     }
 
     private static bool IsTransient(Exception e) =>
-        e is AlreadyClosedException or OperationInterruptedException or PublishException or IOException or ObjectDisposedException;
+        e is PublishException || BrokerErrors.IsConnectionLoss(e);
 
     public async ValueTask DisposeAsync()
     {
@@ -76,7 +76,7 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         {
             await _channel.CloseAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AlreadyClosedException or OperationInterruptedException or IOException)
+        catch (Exception e) when (BrokerErrors.IsConnectionLoss(e))
         {
         }
         _channel.Dispose();

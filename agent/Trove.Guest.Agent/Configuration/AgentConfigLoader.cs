@@ -1,0 +1,135 @@
+using Microsoft.Extensions.Logging;
+
+namespace Trove.Guest.Agent.Configuration;
+
+/// <summary>
+/// Reads the configuration the way trove-guestagent does: <c>--config-dir DIR</c> (every <c>*.conf</c> in sorted
+/// order) and <c>--config-file FILE</c> (repeatable), later files winning key by key.
+/// </summary>
+public static class AgentConfigLoader
+{
+    private static readonly string[] Managers = ["mysql", "mariadb"];
+
+    /// <summary>The files named on the command line, in the order they are read.</summary>
+    public static IReadOnlyList<string> Files(string[] args)
+    {
+        var files = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var (name, value) = Split(args, ref i);
+            switch (name)
+            {
+                case "--config-file":
+                    files.Add(value ?? throw new ConfigException("--config-file needs a path"));
+                    break;
+                case "--config-dir":
+                    var dir = value ?? throw new ConfigException("--config-dir needs a path");
+                    if (!Directory.Exists(dir)) throw new ConfigException($"--config-dir {dir}: no such directory");
+                    files.AddRange(Directory.GetFiles(dir, "*.conf").Order(StringComparer.Ordinal));
+                    break;
+            }
+        }
+        return files;
+    }
+
+    private static (string Name, string? Value) Split(string[] args, ref int i)
+    {
+        var arg = args[i];
+        var eq = arg.IndexOf('=');
+        if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0) return (arg[..eq], arg[(eq + 1)..]);
+        return (arg, i + 1 < args.Length ? args[++i] : null);
+    }
+
+    public static AgentOptions Load(string[] args, ILogger? logger = null)
+    {
+        var files = Files(args);
+        if (files.Count == 0) throw new ConfigException("no configuration: pass --config-dir DIR or --config-file FILE");
+        var doc = new IniDocument();
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw new ConfigException($"--config-file {file}: no such file");
+            doc.Load(file);
+        }
+        var options = Read(new ConfigReader(doc), out var unused);
+        foreach (var (section, key) in unused)
+            logger?.LogDebug("Ignoring unknown option [{Section}] {Key}", section, key);
+        return options;
+    }
+
+    internal static AgentOptions Read(ConfigReader r, out IEnumerable<(string Section, string Key)> unused)
+    {
+        const string D = "DEFAULT";
+        const string G = AgentOptions.OurSection;
+        var manager = r.Required(D, "datastore_manager");
+        if (!Managers.Contains(manager))
+            throw new ConfigException($"[DEFAULT] datastore_manager = {manager}: this agent serves {string.Join(" and ", Managers)}");
+
+        var transportUrl = r.Required(D, "transport_url");
+        // oslo reads [oslo_messaging_rabbit] from the config; our transport takes the same options in the URL query.
+        var rabbit = r.Section("oslo_messaging_rabbit").ToList();
+        if (rabbit.Count > 0)
+        {
+            var query = string.Join("&", rabbit.Select(kv => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(kv.Value)}"));
+            transportUrl += (transportUrl.Contains('?') ? "&" : "?") + query;
+        }
+        try
+        {
+            Messaging.Transport.RabbitDriverOptions.FromUrl(Messaging.Transport.TransportUrl.Parse(transportUrl));
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException($"[DEFAULT] transport_url / [oslo_messaging_rabbit]: {e.Message}");
+        }
+
+        var mountDefault = "/var/lib/mysql";
+        var datastore = new DatastoreOptions
+        {
+            MountPoint = r.String(manager, "mount_point", mountDefault)!,
+            DevicePath = r.String(manager, "device_path", "/dev/vdb")!,
+            IgnoreUsers = r.List(manager, "ignore_users", "os_admin,root"),
+            IgnoreDbs = r.List(manager, "ignore_dbs", manager == "mariadb"
+                ? "mysql,information_schema,performance_schema"
+                : "mysql,information_schema,performance_schema,sys"),
+            DefaultPasswordLength = r.Int(manager, "default_password_length", 36, 8, 128),
+        };
+        var guest = new TroveGuestOptions
+        {
+            EngineSupervisor = r.Choice(G, "engine_supervisor", EngineSupervisor.Systemd,
+                new Dictionary<string, EngineSupervisor> { ["systemd"] = EngineSupervisor.Systemd, ["process"] = EngineSupervisor.Process }),
+            EngineUnit = r.String(G, "engine_unit", "mariadb.service")!,
+            EngineBinary = r.String(G, "engine_binary", "/usr/sbin/mariadbd")!,
+            EngineConfigDir = r.String(G, "engine_config_dir", "/etc/mysql")!,
+            EngineSocket = r.String(G, "engine_socket", "/var/run/mysqld/mysqld.sock")!,
+            EnginePort = r.Int(G, "engine_port", 3306, 1, 65535),
+            EngineBindAddress = r.String(G, "engine_bind_address", "0.0.0.0")!,
+            EngineUser = r.String(G, "engine_user", "mysql")!,
+            StateDir = r.String(G, "state_dir", "/opt/trove-guestagent")!,
+            ReportHealthy = r.Bool(G, "report_healthy", true),
+            Watchdog = r.Bool(G, "watchdog", true),
+        };
+        var options = new AgentOptions
+        {
+            GuestId = r.Required(D, "guest_id"),
+            DatastoreManager = manager,
+            DatastoreVersion = r.String(D, "datastore_version"),
+            TenantId = r.String(D, "tenant_id"),
+            InstanceRpcEncrKey = r.String(D, "instance_rpc_encr_key") is { Length: > 0 } key ? key : null,
+            TransportUrl = transportUrl,
+            ControlExchange = r.String(D, "control_exchange", "openstack")!,
+            ConductorQueue = r.String(D, "conductor_queue", "trove-conductor")!,
+            ReportInterval = TimeSpan.FromSeconds(r.Int(D, "report_interval", 30, 1, 3600)),
+            StateChangeWaitTime = TimeSpan.FromSeconds(r.Int(D, "state_change_wait_time", 180, 1, 86400)),
+            StateChangePollTime = TimeSpan.FromSeconds(r.Int(D, "state_change_poll_time", 3, 1, 600)),
+            DatabaseServiceUid = r.Int(D, "database_service_uid", 1001, 0, int.MaxValue),
+            VolumeFstype = r.String(D, "volume_fstype", "ext3")!,
+            FormatOptions = r.String(D, "format_options", "-m 5")!,
+            MountOptions = r.String(D, "mount_options", "defaults,noatime")!,
+            RootGrant = r.String(D, "root_grant", "ALL")!,
+            RootGrantOption = r.Bool(D, "root_grant_option", true),
+            Datastore = datastore,
+            Guest = guest,
+        };
+        unused = r.UnusedKeys;
+        return options;
+    }
+}

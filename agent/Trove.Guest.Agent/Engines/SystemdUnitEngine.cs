@@ -1,0 +1,44 @@
+using CliWrap;
+using CliWrap.Buffered;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Configuration;
+
+namespace Trove.Guest.Agent.Engines;
+
+/// <summary>
+/// Drives the engine's systemd unit (<c>[trove_guest] engine_unit</c>). Stopping also disables the unit, and starting
+/// enables it, so a database stopped on request stays stopped across a VM reboot, as Trove's resize flow expects.
+/// </summary>
+public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitEngine> logger) : IDatabaseEngine
+{
+    private string Unit => options.Guest.EngineUnit;
+
+    public async Task<EngineState> GetStateAsync(CancellationToken ct)
+    {
+        var result = await Cli.Wrap("systemctl").WithArguments(["is-active", Unit])
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
+        return result.StandardOutput.Trim() switch
+        {
+            "active" or "activating" or "reloading" => EngineState.Running,
+            "failed" => EngineState.Crashed,
+            _ => EngineState.Stopped,
+        };
+    }
+
+    public Task StartAsync(CancellationToken ct) => SystemctlAsync(ct, "enable", "--now", Unit);
+
+    public Task StopAsync(CancellationToken ct) => SystemctlAsync(ct, "disable", "--now", Unit);
+
+    private async Task SystemctlAsync(CancellationToken ct, params string[] args)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(options.StateChangeWaitTime);
+        var result = await Cli.Wrap("systemctl").WithArguments(args).WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(limit.Token).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"systemctl {string.Join(' ', args)} failed ({result.ExitCode}): {result.StandardError.Trim()}");
+        logger.LogInformation("systemctl {Arguments}", string.Join(' ', args));
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Api;
+using Trove.Guest.Agent.Conductor;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Engines;
+using Trove.Guest.Agent.Managers.Mysql;
+using Trove.Guest.Agent.Volumes;
+using Trove.Guest.Messaging.Client;
+using Trove.Guest.Messaging.Serialization;
+using Trove.Guest.Messaging.Server;
+
+namespace Trove.Guest.Agent.Hosting;
+
+/// <summary>
+/// The running agent: the conductor client, the engine, the manager and the guest API's RPC server, wired together.
+/// <see cref="StartAsync"/> returns once the server consumes from its topic (the moment systemd hears READY).
+/// </summary>
+public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) : IAsyncDisposable
+{
+    private RpcClient? _conductorTransport;
+    private RpcServer? _server;
+    private IDatabaseEngine? _engine;
+
+    public MysqlManager Manager { get; private set; } = null!;
+    public StatusReporter Status { get; private set; } = null!;
+    public IDatabaseEngine Engine => _engine ?? throw new InvalidOperationException("not started");
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        _conductorTransport = await RpcClient.ConnectAsync(
+            new RpcClientOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange },
+            ConductorClient.SerializerFor(options), loggers.CreateLogger("Trove.Guest.Agent.Conductor.Transport"), ct).ConfigureAwait(false);
+        var conductor = new ConductorClient(_conductorTransport, options, loggers.CreateLogger<ConductorClient>());
+        Status = new StatusReporter(options, conductor, loggers.CreateLogger<StatusReporter>());
+        _engine = options.Guest.EngineSupervisor == EngineSupervisor.Process
+            ? new ChildProcessEngine(options, loggers.CreateLogger<ChildProcessEngine>())
+            : new SystemdUnitEngine(options, loggers.CreateLogger<SystemdUnitEngine>());
+        var volumes = new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
+        Manager = new MysqlManager(options, _engine, Status, volumes, loggers.CreateLogger<MysqlManager>());
+        await Manager.InitializeAsync(ct).ConfigureAwait(false);
+
+        var api = new GuestApi(options, Manager, volumes, conductor, loggers.CreateLogger<GuestApi>());
+        IRpcSerializer serializer = options.InstanceRpcEncrKey is { } key ? SecureSerializer.ForTroveKey(key) : PlainSerializer.Instance;
+        _server = new RpcServer(
+            new RpcServerOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange, Topic = options.Topic, Server = options.GuestId },
+            new RpcDispatcher([api.Build()]), serializer, loggers.CreateLogger<RpcServer>());
+        await _server.StartAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>One periodic tick: a heartbeat with the current status, once prepare has completed.</summary>
+    public async Task ReportStatusAsync(CancellationToken ct)
+    {
+        if (!Status.IsPrepared) return;
+        await Status.ReportAsync(await Manager.StatusAsync(ct).ConfigureAwait(false), force: false, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops taking requests and lets those in progress finish. The database keeps running.</summary>
+    public async Task StopAsync(CancellationToken ct)
+    {
+        if (_server is not null) await _server.StopAsync(ct).ConfigureAwait(false);
+        if (_conductorTransport is not null) await _conductorTransport.DisposeAsync().ConfigureAwait(false);
+        _server = null;
+        _conductorTransport = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        // A child-process engine cannot outlive its supervisor; a systemd unit can and does.
+        if (_engine is ChildProcessEngine child) await child.DisposeAsync().ConfigureAwait(false);
+    }
+}

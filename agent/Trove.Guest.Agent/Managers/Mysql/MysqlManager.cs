@@ -1,0 +1,324 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using CliWrap;
+using CliWrap.Buffered;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Conductor;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Engines;
+using Trove.Guest.Agent.Models;
+using Trove.Guest.Agent.Volumes;
+using Trove.Guest.Messaging.Server;
+
+namespace Trove.Guest.Agent.Managers.Mysql;
+
+/// <summary>What <c>prepare</c> receives (guest-contract §1.1 row 1), both the 1.0 and 1.1 shapes.</summary>
+public sealed record PrepareRequest(
+    IReadOnlyList<MysqlDatabase> Databases,
+    IReadOnlyList<MysqlUser> Users,
+    string? DevicePath,
+    string? ConfigContents,
+    string? RootPassword,
+    JsonObject? Overrides,
+    JsonNode? BackupInfo,
+    JsonNode? Snapshot,
+    string? DatastoreVersion);
+
+/// <summary>
+/// The MySQL/MariaDB manager, running the engine natively (no Docker): prepare, start/stop, configuration, and the
+/// SQL administration in <see cref="MysqlAdmin"/>. One class serves both datastores; the differences (SQL dialect for
+/// passwords, reserved databases) come from the configuration.
+/// </summary>
+public sealed class MysqlManager(
+    AgentOptions options,
+    IDatabaseEngine engine,
+    StatusReporter status,
+    VolumeManager volumes,
+    ILogger<MysqlManager> logger)
+{
+    private const string OsAdmin = "os_admin";
+    private readonly MysqlConfigFiles _files = new(options.Guest.EngineConfigDir);
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private MysqlAdmin? _admin;
+    private volatile bool _restartRequired;
+
+    private string DataDir => Path.Combine(options.Datastore.MountPoint, "data");
+    private string CredentialsDir => Path.Combine(options.Datastore.MountPoint, "conf.d");
+    private string OsAdminCnf => Path.Combine(CredentialsDir, "os_admin.cnf");
+    private string StoppedMarker => Path.Combine(options.Guest.StateDir, "engine.stopped-on-request");
+    private bool IsMariaDb => options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
+
+    public MysqlAdmin Admin => _admin ?? throw new RpcFailureException("GuestError", "trove.common.exception",
+        "the database has not been prepared yet (no os_admin credentials)");
+
+    /// <summary>At agent start: pick up the credentials of an earlier prepare and, unless it was stopped on request, the engine.</summary>
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(options.Guest.StateDir);
+        if (File.Exists(OsAdminCnf)) _admin = NewAdmin(ReadPassword(OsAdminCnf));
+        if (status.IsPrepared && !File.Exists(StoppedMarker) && await engine.GetStateAsync(ct).ConfigureAwait(false) != EngineState.Running)
+        {
+            logger.LogInformation("Starting the database (prepared earlier, not stopped on request)");
+            await engine.StartAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The status for heartbeats (guest-contract §2.5, native form).</summary>
+    public async Task<string> StatusAsync(CancellationToken ct)
+    {
+        if (_restartRequired) return ServiceStatus.RestartRequired;
+        switch (await engine.GetStateAsync(ct).ConfigureAwait(false))
+        {
+            case EngineState.Stopped: return ServiceStatus.Shutdown;
+            case EngineState.Crashed: return ServiceStatus.Crashed;
+        }
+        if (_admin is not null && await _admin.PingAsync(ct).ConfigureAwait(false))
+            return options.Guest.ReportHealthy ? ServiceStatus.Healthy : ServiceStatus.Running;
+        return ServiceStatus.Running;
+    }
+
+    // ---- prepare ------------------------------------------------------------------------------------------------
+
+    public async Task PrepareAsync(PrepareRequest request, CancellationToken ct)
+    {
+        await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await status.BeginPrepareAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (request.BackupInfo is not null && request.BackupInfo.GetValueKind() != System.Text.Json.JsonValueKind.Null)
+                    throw new RpcFailureException("GuestError", "trove.common.exception", "restoring from a backup is not implemented by this agent yet");
+                await PrepareDatadirAsync(request, ct).ConfigureAwait(false);
+                await SecureAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "prepare failed");
+                await status.EndPrepareAsync(ServiceStatus.FailedToSpawn, ct).ConfigureAwait(false);
+                throw;
+            }
+            await status.EndPrepareAsync(await StatusAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+
+        // After the status is final: failures here are logged only, as in Trove.
+        await LoggedAsync("create_database", () => request.Databases.Count > 0 ? Admin.CreateDatabasesAsync(request.Databases, ct) : Task.CompletedTask).ConfigureAwait(false);
+        await LoggedAsync("create_user", () => request.Users.Count > 0 ? Admin.CreateUsersAsync(request.Users, ct) : Task.CompletedTask).ConfigureAwait(false);
+        if (request.RootPassword is { Length: > 0 } root)
+            await LoggedAsync("enable_root_with_password", () => EnableRootAsync(root, ct)).ConfigureAwait(false);
+    }
+
+    private async Task LoggedAsync(string step, Func<Task> action)
+    {
+        try
+        {
+            await action().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            logger.LogError("prepare: {Step} failed after the instance was ready: {Error}", step, e.Message);
+        }
+    }
+
+    private async Task PrepareDatadirAsync(PrepareRequest request, CancellationToken ct)
+    {
+        var device = request.DevicePath ?? options.Datastore.DevicePath;
+        if (!string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device)))
+        {
+            await volumes.FormatIfBlankAsync(device, ct).ConfigureAwait(false);
+            await volumes.MountAsync(device, options.Datastore.MountPoint, ct).ConfigureAwait(false);
+        }
+        await engine.StopAsync(ct).ConfigureAwait(false);
+        Directory.CreateDirectory(DataDir);
+        Directory.CreateDirectory(CredentialsDir);
+        File.SetUnixFileMode(CredentialsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        if (request.ConfigContents is { Length: > 0 } config) _files.WriteMyCnf(config);
+        _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
+        if (request.Overrides is { Count: > 0 } overrides) _files.MergeUserOverrides(overrides);
+
+        if (!Directory.EnumerateFileSystemEntries(DataDir).Any())
+        {
+            logger.LogInformation("Initialising {DataDir}", DataDir);
+            await RunAsync(InstallDbTool, ["--no-defaults", $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
+                "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"], null, ct).ConfigureAwait(false);
+        }
+        if (options.Guest.EngineUser != "root")
+            await RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", DataDir], null, ct).ConfigureAwait(false);
+        File.Delete(StoppedMarker);
+        await engine.StartAsync(ct).ConfigureAwait(false);
+        await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+    }
+
+    private string InstallDbTool => File.Exists("/usr/bin/mariadb-install-db") ? "/usr/bin/mariadb-install-db" : "mysql_install_db";
+    private static string ClientTool => File.Exists("/usr/bin/mariadb") ? "/usr/bin/mariadb" : "mysql";
+
+    /// <summary>
+    /// Trove's secure(): a random <c>os_admin@localhost</c> with all privileges, anonymous users and remote root
+    /// removed. It runs as the OS root user over the socket (unix_socket authentication), with the SQL on stdin so the
+    /// generated password never appears in a process's argv.
+    /// </summary>
+    private async Task SecureAsync(CancellationToken ct)
+    {
+        var password = NewPassword();
+        var account = MysqlNames.Account(OsAdmin, "localhost");
+        var sql = new StringBuilder()
+            .Append($"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
+            .Append($"ALTER USER {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
+            .Append($"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION;\n")
+            .Append("FLUSH PRIVILEGES;\n");
+        await RunAsync(ClientTool, RootClientArgs, sql.ToString(), ct).ConfigureAwait(false);
+
+        var cnf = $"[client]\nuser={OsAdmin}\npassword={password}\n";
+        File.WriteAllText(OsAdminCnf + ".tmp", cnf);
+        File.SetUnixFileMode(OsAdminCnf + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(OsAdminCnf + ".tmp", OsAdminCnf, overwrite: true);
+        _admin = NewAdmin(password);
+        await _admin.RemoveAnonymousAndRemoteRootAsync(ct).ConfigureAwait(false);
+        logger.LogInformation("Secured the installation: os_admin created, anonymous users and remote root removed");
+    }
+
+    private string[] RootClientArgs => ["--no-defaults", "--protocol=socket", $"--socket={options.Guest.EngineSocket}", "--user=root", "--batch"];
+
+    private async Task<bool> RootQueryOkAsync(CancellationToken ct)
+    {
+        var result = await Cli.Wrap(ClientTool).WithArguments([.. RootClientArgs, "-e", "SELECT 1"])
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
+        return result.ExitCode == 0;
+    }
+
+    private MysqlAdmin NewAdmin(string password) =>
+        new(options.Guest.EngineSocket, OsAdmin, password, IsMariaDb, options.Datastore.IgnoreDbs, options.Datastore.IgnoreUsers);
+
+    private static string ReadPassword(string cnf) =>
+        File.ReadLines(cnf).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("password=", StringComparison.Ordinal))?["password=".Length..]
+        ?? throw new InvalidOperationException($"{cnf} holds no password");
+
+    private string NewPassword()
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return RandomNumberGenerator.GetString(alphabet, options.Datastore.DefaultPasswordLength);
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------------------------
+
+    public async Task RestartAsync(CancellationToken ct)
+    {
+        await WithLifecycleAsync(async () =>
+        {
+            await engine.StopAsync(ct).ConfigureAwait(false);
+            File.Delete(StoppedMarker);
+            await engine.StartAsync(ct).ConfigureAwait(false);
+            await WaitHealthyAsync(ct).ConfigureAwait(false);
+            _restartRequired = false;
+        }).ConfigureAwait(false);
+        await status.ReportAsync(await StatusAsync(ct).ConfigureAwait(false), force: false, ct).ConfigureAwait(false);
+    }
+
+    public Task StopDbAsync(CancellationToken ct) => WithLifecycleAsync(async () =>
+    {
+        // Remembered on disk: a database stopped on request stays stopped when the agent or the VM restarts.
+        await File.WriteAllTextAsync(StoppedMarker, DateTime.UtcNow.ToString("O"), ct).ConfigureAwait(false);
+        await engine.StopAsync(ct).ConfigureAwait(false);
+    });
+
+    public async Task StartWithConfChangesAsync(string? configContents, CancellationToken ct)
+    {
+        await WithLifecycleAsync(async () =>
+        {
+            await engine.StopAsync(ct).ConfigureAwait(false);
+            if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
+            File.Delete(StoppedMarker);
+            await engine.StartAsync(ct).ConfigureAwait(false);
+            await WaitHealthyAsync(ct).ConfigureAwait(false);
+            _restartRequired = false;
+        }).ConfigureAwait(false);
+        await status.ReportAsync(await StatusAsync(ct).ConfigureAwait(false), force: false, ct).ConfigureAwait(false);
+    }
+
+    public void ResetConfiguration(string? configContents)
+    {
+        if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
+    }
+
+    public void UpdateOverrides(JsonObject? overrides, bool remove)
+    {
+        if (remove) _files.RemoveUserOverrides();
+        if (overrides is { Count: > 0 }) _files.MergeUserOverrides(overrides);
+    }
+
+    /// <summary>Sets each value live; a value the server refuses (e.g. a static variable) is logged and marks a restart as required.</summary>
+    public async Task ApplyOverridesAsync(JsonObject overrides, CancellationToken ct)
+    {
+        foreach (var (key, value) in overrides)
+        {
+            var name = MysqlOverrides.ValidName(key);
+            try
+            {
+                await Admin.SetGlobalAsync(name, MysqlOverrides.SqlValue(value), ct).ConfigureAwait(false);
+            }
+            catch (MySqlConnector.MySqlException e)
+            {
+                logger.LogWarning("SET GLOBAL {Name} failed: {Error}", name, e.Message);
+                if (e.ErrorCode == MySqlConnector.MySqlErrorCode.IncorrectGlobalLocalVariable) _restartRequired = true;
+            }
+        }
+    }
+
+    public async Task<MysqlUser> EnableRootAsync(string? password, CancellationToken ct)
+    {
+        password ??= NewPassword();
+        MysqlNames.ValidatePassword(password);
+        await Admin.EnableRootAsync(password, options.RootGrant, options.RootGrantOption, ct).ConfigureAwait(false);
+        return new MysqlUser("root", "%", password, [], IsRoot: true);
+    }
+
+    private async Task WithLifecycleAsync(Func<Task> action)
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await action().ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private Task WaitHealthyAsync(CancellationToken ct) =>
+        WaitUntilAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
+
+    private async Task WaitUntilAsync(Func<Task<bool>> check, string what, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + options.StateChangeWaitTime;
+        var pause = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            if (await check().ConfigureAwait(false)) return;
+            if (await engine.GetStateAsync(ct).ConfigureAwait(false) == EngineState.Crashed)
+                throw new RpcFailureException("GuestError", "trove.common.exception", $"the database server exited while waiting for {what}");
+            if (DateTime.UtcNow > deadline)
+                throw new RpcFailureException("GuestError", "trove.common.exception", $"timed out after {options.StateChangeWaitTime.TotalSeconds} s waiting for {what}");
+            await Task.Delay(pause, ct).ConfigureAwait(false);
+            pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, options.StateChangePollTime.TotalMilliseconds));
+        }
+    }
+
+    private static async Task RunAsync(string tool, string[] args, string? stdin, CancellationToken ct)
+    {
+        var command = Cli.Wrap(tool).WithArguments(args).WithValidation(CommandResultValidation.None);
+        if (stdin is not null) command = command.WithStandardInputPipe(PipeSource.FromString(stdin));
+        var result = await command.ExecuteBufferedAsync(ct).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+            throw new RpcFailureException("GuestError", "trove.common.exception",
+                $"{Path.GetFileName(tool)} failed ({result.ExitCode}): {LastLines(result.StandardError)}");
+    }
+
+    private static string LastLines(string text) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(3));
+}

@@ -1,0 +1,74 @@
+using CliWrap;
+using CliWrap.Buffered;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Messaging.Server;
+
+namespace Trove.Guest.Agent.Volumes;
+
+/// <summary>The data volume: format when blank, mount, unmount, grow (guest-contract §2.1 step 3 and §2.9).</summary>
+public sealed class VolumeManager(AgentOptions options, ILogger<VolumeManager> logger)
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(120);
+
+    public async Task<bool> IsMountedAsync(string mountPoint, CancellationToken ct)
+    {
+        var full = Path.GetFullPath(mountPoint).TrimEnd('/');
+        foreach (var line in await File.ReadAllLinesAsync("/proc/self/mounts", ct).ConfigureAwait(false))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 1 && fields[1].Replace("\\040", " ") == full) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Formats <paramref name="device"/> with <c>volume_fstype</c> unless it already holds a file system.</summary>
+    public async Task FormatIfBlankAsync(string device, CancellationToken ct)
+    {
+        var probe = await RunAsync("blkid", ["-o", "value", "-s", "TYPE", device], ct, check: false).ConfigureAwait(false);
+        if (probe.ExitCode == 0 && probe.StandardOutput.Trim().Length > 0) return;
+        logger.LogInformation("Formatting {Device} as {Type}", device, options.VolumeFstype);
+        string[] args = ["-t", options.VolumeFstype, .. options.FormatOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-F", device];
+        if (!options.VolumeFstype.StartsWith("ext", StringComparison.Ordinal)) args = ["-t", options.VolumeFstype, device];
+        await RunAsync("mkfs", args, ct).ConfigureAwait(false);
+    }
+
+    public async Task MountAsync(string device, string mountPoint, CancellationToken ct)
+    {
+        if (await IsMountedAsync(mountPoint, ct).ConfigureAwait(false)) return;
+        Directory.CreateDirectory(mountPoint);
+        await RunAsync("mount", ["-o", options.MountOptions + (IsRegularFile(device) ? ",loop" : ""), device, mountPoint], ct).ConfigureAwait(false);
+        logger.LogInformation("Mounted {Device} on {MountPoint}", device, mountPoint);
+    }
+
+    public async Task UnmountAsync(string mountPoint, CancellationToken ct)
+    {
+        if (!await IsMountedAsync(mountPoint, ct).ConfigureAwait(false)) return;
+        await RunAsync("umount", [mountPoint], ct).ConfigureAwait(false);
+        logger.LogInformation("Unmounted {MountPoint}", mountPoint);
+    }
+
+    /// <summary>Grows the file system to its device: ext offline (fsck first) or online, as Trove's resize_fs.</summary>
+    public async Task ResizeAsync(string device, string mountPoint, bool online, CancellationToken ct)
+    {
+        if (!online) await UnmountAsync(mountPoint, ct).ConfigureAwait(false);
+        if (!options.VolumeFstype.StartsWith("ext", StringComparison.Ordinal))
+            throw new RpcFailureException("GuestError", "trove.common.exception", $"resize_fs supports ext file systems, not {options.VolumeFstype}");
+        if (!online) await RunAsync("e2fsck", ["-f", "-p", device], ct, check: false).ConfigureAwait(false);
+        await RunAsync("resize2fs", [device], ct).ConfigureAwait(false);
+    }
+
+    private static bool IsRegularFile(string path) => File.Exists(path) && !path.StartsWith("/dev/", StringComparison.Ordinal);
+
+    private async Task<BufferedCommandResult> RunAsync(string tool, string[] args, CancellationToken ct, bool check = true)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(CommandTimeout);
+        var result = await Cli.Wrap(tool).WithArguments(args).WithValidation(CommandResultValidation.None)
+            .ExecuteBufferedAsync(limit.Token).ConfigureAwait(false);
+        if (check && result.ExitCode != 0)
+            throw new RpcFailureException("GuestError", "trove.common.exception",
+                $"{tool} {string.Join(' ', args)} failed ({result.ExitCode}): {result.StandardError.Trim()}");
+        return result;
+    }
+}

@@ -5,6 +5,7 @@ using FluentAssertions;
 using Trove.Guest.Cli;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 
 namespace Trove.Guest.Messaging.Tests.Cli;
 

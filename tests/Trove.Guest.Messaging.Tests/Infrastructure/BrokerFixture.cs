@@ -1,3 +1,5 @@
+using Trove.Guest.Testing;
+
 [assembly: AssemblyFixture(typeof(Trove.Guest.Messaging.Tests.Infrastructure.BrokerFixture))]
 
 namespace Trove.Guest.Messaging.Tests.Infrastructure;

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Server;
 
+using Trove.Guest.Testing;
+
 namespace Trove.Guest.Messaging.Tests.Infrastructure;
 
 /// <summary>Our RPC server with <see cref="TestEndpoints"/>, started for one test.</summary>
@@ -32,25 +34,4 @@ public sealed class CSharpServer : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
-}
-
-/// <summary>Collects log lines so tests can assert on what the server said.</summary>
-public sealed class TestLogger : ILogger
-{
-    private readonly List<string> _lines = [];
-    private readonly Lock _lock = new();
-
-    public IReadOnlyList<string> Lines
-    {
-        get { lock (_lock) return _lines.ToList(); }
-    }
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (!IsEnabled(logLevel)) return;
-        lock (_lock) _lines.Add($"{logLevel}: {formatter(state, exception)}");
-    }
 }

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Trove.Guest.Messaging.Server;
 
+using Trove.Guest.Testing;
+
 namespace Trove.Guest.Messaging.Tests.Infrastructure;
 
 /// <summary>

@@ -3,6 +3,7 @@ using FluentAssertions;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 
 namespace Trove.Guest.Messaging.Tests.Interop;
 

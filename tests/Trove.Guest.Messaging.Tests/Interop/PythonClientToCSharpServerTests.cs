@@ -1,5 +1,6 @@
 using FluentAssertions;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 
 namespace Trove.Guest.Messaging.Tests.Interop;
 

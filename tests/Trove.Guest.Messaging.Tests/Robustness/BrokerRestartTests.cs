@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FluentAssertions;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 
 namespace Trove.Guest.Messaging.Tests.Robustness;
 

@@ -5,6 +5,7 @@ using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 
 namespace Trove.Guest.Messaging.Tests.Robustness;
 

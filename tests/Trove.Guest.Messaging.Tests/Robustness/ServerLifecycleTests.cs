@@ -4,6 +4,7 @@ using RabbitMQ.Client;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Tests.Infrastructure;
+using Trove.Guest.Testing;
 using Trove.Guest.Messaging.Transport;
 
 namespace Trove.Guest.Messaging.Tests.Robustness;

@@ -50,9 +50,12 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    private static async Task<List<string?[]>> QueryAsync(MySqlConnection c, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    private static Task<List<string?[]>> QueryAsync(MySqlConnection c, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters) =>
+        QueryAsync(c, null, sql, ct, parameters);
+
+    private static async Task<List<string?[]>> QueryAsync(MySqlConnection c, MySqlTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
-        await using var cmd = new MySqlCommand(sql, c);
+        await using var cmd = new MySqlCommand(sql, c, tx);
         foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var rows = new List<string?[]>();
@@ -250,7 +253,7 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
         return RunAsync(flush: true, ct, async (c, tx) =>
         {
             // REVOKE of a grant that does not exist is an error (1141): revoke only what is there.
-            var granted = await QueryAsync(c, "SELECT COUNT(*) FROM mysql.db WHERE User = @u AND Host = @h AND Db = @d", ct,
+            var granted = await QueryAsync(c, tx, "SELECT COUNT(*) FROM mysql.db WHERE User = @u AND Host = @h AND Db = @d", ct,
                 ("@u", name), ("@h", host), ("@d", database.Replace("\\", "\\\\").Replace("_", "\\_").Replace("%", "\\%"))).ConfigureAwait(false);
             if (granted[0][0] != "0")
                 await ExecAsync(c, tx, $"REVOKE ALL ON {MysqlNames.GrantTarget(database)} FROM {MysqlNames.Account(name, host)}", ct).ConfigureAwait(false);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Trove.Guest.Messaging.Tests.Infrastructure;
+namespace Trove.Guest.Testing;
 
 /// <summary>Picks loopback ports nobody listens on.</summary>
 public static class FreePorts

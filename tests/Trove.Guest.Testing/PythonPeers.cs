@@ -2,7 +2,7 @@ using System.Diagnostics;
 using CliWrap;
 using CliWrap.Buffered;
 
-namespace Trove.Guest.Messaging.Tests.Infrastructure;
+namespace Trove.Guest.Testing;
 
 /// <summary>The real oslo.messaging reference client (<c>../shared/interop/oslo_rpc_client.py</c>), one process per run.</summary>
 public static class PythonRpcClient

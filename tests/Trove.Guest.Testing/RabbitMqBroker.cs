@@ -2,7 +2,7 @@ using System.Diagnostics;
 using CliWrap;
 using CliWrap.Buffered;
 
-namespace Trove.Guest.Messaging.Tests.Infrastructure;
+namespace Trove.Guest.Testing;
 
 /// <summary>
 /// A private RabbitMQ node on 127.0.0.1 without systemd, as <c>../shared/interop/rabbitmq_ci.sh</c> starts one: its own

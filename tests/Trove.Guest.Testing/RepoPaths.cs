@@ -1,4 +1,4 @@
-namespace Trove.Guest.Messaging.Tests.Infrastructure;
+namespace Trove.Guest.Testing;
 
 /// <summary>Where the repository and the shared reference material (<c>../shared</c>) are.</summary>
 public static class RepoPaths

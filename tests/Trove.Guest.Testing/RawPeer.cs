@@ -5,7 +5,7 @@ using RabbitMQ.Client.Events;
 using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Transport;
 
-namespace Trove.Guest.Messaging.Tests.Infrastructure;
+namespace Trove.Guest.Testing;
 
 /// <summary>A bare AMQP peer for publishing hand-made messages and reading what comes back, bypassing our library.</summary>
 public sealed class RawPeer : IAsyncDisposable

@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Conductor;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Hosting;
+using Trove.Guest.Messaging.Client;
+using Trove.Guest.Messaging.Serialization;
+using Trove.Guest.Testing;
+
+namespace Trove.Guest.Agent.Tests.Infrastructure;
+
+/// <summary>
+/// A whole agent against a real broker, supervising a real mariadbd as its child, in its own short directory under
+/// /tmp (unix socket paths are limited to 107 bytes), with a test conductor and an RPC client playing the control plane.
+/// </summary>
+public sealed class AgentUnderTest : IAsyncDisposable
+{
+    private readonly ILoggerFactory _loggers;
+
+    private AgentUnderTest(string root, AgentOptions options, AgentRuntime runtime, TestConductor conductor, RpcClient client, ILoggerFactory loggers)
+    {
+        Root = root;
+        Options = options;
+        Runtime = runtime;
+        Conductor = conductor;
+        Client = client;
+        _loggers = loggers;
+    }
+
+    public string Root { get; }
+    public AgentOptions Options { get; }
+    public AgentRuntime Runtime { get; }
+    public TestConductor Conductor { get; }
+    public RpcClient Client { get; }
+    public RpcTarget Target => new(Options.Topic, Version: "1.0");
+
+    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null)
+    {
+        var id = Guid.NewGuid().ToString();
+        var root = Path.Combine("/tmp", "tga-" + id[..8]);
+        Directory.CreateDirectory(root);
+        var exchange = "trove";
+        var conductorQueue = "trove-conductor-" + id[..8];
+        var options = new AgentOptions
+        {
+            GuestId = id,
+            DatastoreManager = "mariadb",
+            DatastoreVersion = "10.11",
+            InstanceRpcEncrKey = key,
+            TransportUrl = brokerUrl,
+            ControlExchange = exchange,
+            ConductorQueue = conductorQueue,
+            ReportInterval = TimeSpan.FromSeconds(1),
+            StateChangeWaitTime = TimeSpan.FromSeconds(60),
+            StateChangePollTime = TimeSpan.FromMilliseconds(500),
+            Datastore = new DatastoreOptions
+            {
+                MountPoint = Path.Combine(root, "mnt"),
+                DevicePath = "",
+                IgnoreDbs = ["mysql", "information_schema", "performance_schema", "sys"],
+            },
+            Guest = new TroveGuestOptions
+            {
+                EngineSupervisor = EngineSupervisor.Process,
+                EngineConfigDir = Path.Combine(root, "etc"),
+                EngineSocket = Path.Combine(root, "m.sock"),
+                EnginePort = FreePorts.Find(),
+                EngineBindAddress = "127.0.0.1",
+                EngineUser = "root",
+                StateDir = Path.Combine(root, "state"),
+            },
+        };
+        var conductor = await TestConductor.StartAsync(brokerUrl, exchange, conductorQueue,
+            key is null ? null : new ConductorHostSerializer(i => i == id ? new TroveCbcCipher(key) : null));
+        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information));
+        var runtime = new AgentRuntime(options, loggers);
+        await runtime.StartAsync(CancellationToken.None);
+        var client = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = brokerUrl, Exchange = exchange, DefaultTimeout = TimeSpan.FromSeconds(60) },
+            key is null ? null : SecureSerializer.ForTroveKey(key));
+        return new AgentUnderTest(root, options, runtime, conductor, client, loggers);
+    }
+
+    /// <summary>The my.cnf a control plane would render (Trove's template shape), pointing conf.d at our directory.</summary>
+    public string ConfigContents => $"""
+        [client]
+        port = {Options.Guest.EnginePort}
+
+        [mysqld]
+        skip-name-resolve
+        innodb_buffer_pool_size = 32M
+        innodb_log_file_size = 16M
+        performance_schema = OFF
+        max_connections = 100
+
+        !includedir {Options.Guest.EngineConfigDir}/conf.d/
+        """;
+
+    /// <summary>Casts prepare the way the taskmanager does and waits for the final heartbeat.</summary>
+    public async Task PrepareAsync(JsonObject? extra = null)
+    {
+        var args = new JsonObject
+        {
+            ["packages"] = new JsonArray(),
+            ["databases"] = new JsonArray(),
+            ["memory_mb"] = 512,
+            ["users"] = new JsonArray(),
+            ["device_path"] = null,
+            ["mount_point"] = Options.Datastore.MountPoint,
+            ["backup_info"] = null,
+            ["config_contents"] = ConfigContents,
+            ["root_password"] = null,
+            ["overrides"] = null,
+            ["cluster_config"] = null,
+            ["snapshot"] = null,
+            ["modules"] = null,
+            ["ds_version"] = "10.11",
+        };
+        foreach (var (k, v) in extra ?? []) args[k] = v?.DeepClone();
+        await Client.CastAsync(new RpcTarget(Options.Topic, Version: "1.1"), "prepare", args);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            var statuses = Conductor.Statuses.ToList();
+            if (statuses.Contains(ServiceStatus.Healthy) || statuses.Contains(ServiceStatus.FailedToSpawn)) return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("prepare did not finish in 90 s: " + string.Join(", ", Conductor.Statuses));
+    }
+
+    public Task<JsonNode?> CallAsync(string method, JsonObject? args = null, string version = "1.0") =>
+        Client.CallAsync(new RpcTarget(Options.Topic, Version: version), method, args);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        await Runtime.DisposeAsync();
+        await Conductor.DisposeAsync();
+        _loggers.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using FluentAssertions;
+using Trove.Guest.Agent.Conductor;
+using Trove.Guest.Agent.Engines;
+using Trove.Guest.Agent.Tests.Infrastructure;
+using Trove.Guest.Messaging.Protocol;
+
+namespace Trove.Guest.Agent.Tests.Integration;
+
+/// <summary>Crash, stop, restart and encrypted operation, each on an agent of its own.</summary>
+public sealed class AgentLifecycleTests(BrokerFixture broker)
+{
+    [Fact]
+    public async Task A_killed_server_is_reported_crashed_and_restart_brings_it_back()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync();
+        var engine = (ChildProcessEngine)agent.Runtime.Engine;
+        var pid = engine.ProcessId!.Value;
+
+        using (var kill = Process.Start("kill", ["-KILL", pid.ToString()])) await kill.WaitForExitAsync();
+        var seen = agent.Conductor.Statuses.Count();
+        for (var tick = 0; tick < 50 && !agent.Conductor.Statuses.Skip(seen).Contains(ServiceStatus.Crashed); tick++)
+        {
+            await agent.Runtime.ReportStatusAsync(CancellationToken.None); // the periodic tick, without waiting whole intervals
+            await Task.Delay(200);
+        }
+        (await agent.Conductor.WaitForStatusAsync(ServiceStatus.Crashed, TimeSpan.FromSeconds(5), seen)).Should().BeTrue();
+
+        (await agent.CallAsync("restart")).Should().BeNull();
+        engine.ProcessId.Should().NotBeNull().And.NotBe(pid);
+        (await agent.Conductor.WaitForStatusAsync(ServiceStatus.Healthy, TimeSpan.FromSeconds(10), agent.Conductor.Statuses.Count() - 1)).Should().BeTrue();
+        (await agent.CallAsync("list_databases", new JsonObject { ["limit"] = null, ["marker"] = null, ["include_marker"] = false })).Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task Stop_db_reports_shutdown_and_start_with_conf_changes_applies_the_new_config()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync();
+        (await agent.CallAsync("stop_db", new JsonObject { ["do_not_start_on_reboot"] = false })).Should().BeNull("the 1.0 argument is accepted");
+        (await agent.Runtime.Manager.StatusAsync(CancellationToken.None)).Should().Be(ServiceStatus.Shutdown);
+        File.Exists(Path.Combine(agent.Options.Guest.StateDir, "engine.stopped-on-request")).Should().BeTrue();
+
+        var config = agent.ConfigContents.Replace("max_connections = 100", "max_connections = 123");
+        (await agent.CallAsync("start_db_with_conf_changes", new JsonObject { ["config_contents"] = config, ["ds_version"] = "10.11" }, "1.1")).Should().BeNull();
+        (await agent.Runtime.Manager.StatusAsync(CancellationToken.None)).Should().Be(ServiceStatus.Healthy);
+        (await File.ReadAllTextAsync(Path.Combine(agent.Options.Guest.EngineConfigDir, "my.cnf"))).Should().Contain("max_connections = 123");
+
+        // Live overrides: a dynamic variable is set at once; the override file keeps it for the next start.
+        await agent.CallAsync("update_overrides", new JsonObject { ["overrides"] = new JsonObject { ["max_connections"] = 222, ["autocommit"] = true }, ["remove"] = false });
+        await agent.CallAsync("apply_overrides", new JsonObject { ["overrides"] = new JsonObject { ["max_connections"] = 222 } });
+        var overrides = await File.ReadAllTextAsync(Path.Combine(agent.Options.Guest.EngineConfigDir, "conf.d", "20-user-001-common.cnf"));
+        overrides.Should().Contain("max_connections = 222").And.Contain("autocommit = True");
+        (await agent.CallAsync("restart")).Should().BeNull();
+        (await agent.Runtime.Manager.StatusAsync(CancellationToken.None)).Should().Be(ServiceStatus.Healthy);
+    }
+
+    [Fact]
+    public async Task With_an_instance_key_everything_is_encrypted_and_still_works()
+    {
+        const string key = "0123456789ABCDEFabcdefGHIJKLMNOP";
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url, key);
+        await agent.PrepareAsync(new JsonObject { ["databases"] = new JsonArray(new JsonObject { ["_name"] = "enc_db" }) });
+        agent.Conductor.Statuses.Should().Contain(ServiceStatus.Healthy, "the conductor decrypted the heartbeats with the instance key");
+        agent.Conductor.Received.First().Context["instance_id"]!.GetValue<string>().Should().Be(agent.Options.GuestId);
+        (await agent.CallAsync("rpc_ping"))!.GetValue<bool>().Should().BeTrue();
+        PythonJson.Dumps(await agent.CallAsync("list_databases", new JsonObject { ["limit"] = null, ["marker"] = null, ["include_marker"] = false }))
+            .Should().Contain("enc_db");
+    }
+
+    [Fact]
+    public async Task Prepare_with_a_broken_config_reports_failed_to_spawn()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync(new JsonObject { ["config_contents"] = agent.ConfigContents.Replace("max_connections = 100", "no_such_option_at_all = 1") });
+        agent.Conductor.Statuses.Should().Contain(ServiceStatus.FailedToSpawn).And.NotContain(ServiceStatus.Healthy);
+        File.Exists(Path.Combine(agent.Options.Guest.StateDir, ".guestagent.prepare.end")).Should().BeFalse();
+    }
+}

@@ -105,10 +105,10 @@ public sealed class JournaldSink : ILogEventSink, IDisposable
         }
     }
 
-    // Strings go in bare ("l" format) so journalctl -F and field matches see the value, not a quoted literal;
-    // structures, sequences and dictionaries use Serilog's usual rendering.
-    private static string RenderValue(LogEventPropertyValue value) => value is ScalarValue
-        ? value.ToString("l", CultureInfo.InvariantCulture)
+    // Strings go in bare so journalctl -F and field matches see the value, not a quoted literal; everything
+    // else (numbers, null, structures, sequences, dictionaries) uses Serilog's usual rendering.
+    private static string RenderValue(LogEventPropertyValue value) => value is ScalarValue { Value: string text }
+        ? text
         : value.ToString(null, CultureInfo.InvariantCulture);
 
     // KEY=value\n, or, when the value holds a newline (which would end the field early),

@@ -125,7 +125,7 @@ public sealed class JournaldSinkTests : IDisposable
     public void Multi_line_values_use_the_length_prefixed_binary_form_and_round_trip_exactly()
     {
         const string text = "first line\nsecond line\n\n  indented=third\n";
-        _log.Information("Output:\n{Output}", text);
+        _log.Information("Output:\n{Output:l}", text);
 
         var raw = _journal.ReceiveRaw();
         var rendered = "Output:\n" + text;
@@ -140,7 +140,7 @@ public sealed class JournaldSinkTests : IDisposable
         entry.Field("OUTPUT").Binary.Should().BeTrue();
         entry["OUTPUT"].Should().Be(text);
         entry.Field("PRIORITY").Binary.Should().BeFalse();
-        entry["MESSAGE_TEMPLATE"].Should().Be("Output:\n{Output}");
+        entry["MESSAGE_TEMPLATE"].Should().Be("Output:\n{Output:l}");
     }
 
     [Fact]

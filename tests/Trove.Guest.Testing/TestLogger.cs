@@ -22,3 +22,22 @@ public sealed class TestLogger : ILogger
         lock (_lock) _lines.Add($"{logLevel}: {formatter(state, exception)}");
     }
 }
+
+/// <summary>Routes every logger of a factory into one <see cref="TestLogger"/>, with the category in front.</summary>
+public sealed class TestLoggerProvider(TestLogger sink) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Categorized(sink, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Categorized(TestLogger sink, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => sink.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Log(logLevel, eventId, state, exception, (s, e) => $"{category[(category.LastIndexOf('.') + 1)..]}: {formatter(s, e)}{(e is null ? "" : " " + e.Message)}");
+    }
+}

@@ -87,9 +87,8 @@ public static class AgentConfigLoader
             MountPoint = r.String(manager, "mount_point", mountDefault)!,
             DevicePath = r.String(manager, "device_path", "/dev/vdb")!,
             IgnoreUsers = r.List(manager, "ignore_users", "os_admin,root"),
-            IgnoreDbs = r.List(manager, "ignore_dbs", manager == "mariadb"
-                ? "mysql,information_schema,performance_schema"
-                : "mysql,information_schema,performance_schema,sys"),
+            // Trove's MariaDB list lacks "sys", which MariaDB has shipped since 10.6: we hide it for both.
+            IgnoreDbs = r.List(manager, "ignore_dbs", "mysql,information_schema,performance_schema,sys"),
             DefaultPasswordLength = r.Int(manager, "default_password_length", 36, 8, 128),
         };
         var guest = new TroveGuestOptions

@@ -40,12 +40,16 @@ public sealed partial class ChildProcessEngine(AgentOptions options, ILogger<Chi
         {
             if (_process is { HasExited: false }) return Task.CompletedTask;
             var myCnf = Path.Combine(options.Guest.EngineConfigDir, "my.cnf");
-            var psi = new ProcessStartInfo(options.Guest.EngineBinary)
+            // setsid(1) puts the server in a session of its own (and execs it, keeping the PID): a signal meant for the
+            // agent's process group, such as a Ctrl-C or a supervisor's SIGTERM, does not reach the database; the agent
+            // stops it in order instead.
+            var psi = new ProcessStartInfo(File.Exists(SetSid) ? SetSid : options.Guest.EngineBinary)
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
+            if (psi.FileName == SetSid) psi.ArgumentList.Add(options.Guest.EngineBinary);
             // --defaults-file must be the first argument; the flags after it override the file.
             psi.ArgumentList.Add(File.Exists(myCnf) ? $"--defaults-file={myCnf}" : "--no-defaults");
             psi.ArgumentList.Add($"--datadir={DataDir}");
@@ -110,6 +114,7 @@ public sealed partial class ChildProcessEngine(AgentOptions options, ILogger<Chi
     }
 
     private const int SigTerm = 15;
+    private const string SetSid = "/usr/bin/setsid";
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

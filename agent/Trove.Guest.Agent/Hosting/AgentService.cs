@@ -7,9 +7,9 @@ using Trove.Guest.Agent.Configuration;
 namespace Trove.Guest.Agent.Hosting;
 
 /// <summary>
-/// The agent as a hosted service. Its StartAsync finishes when the guest API consumes from its topic; the systemd
-/// lifetime then sends READY=1 (and STOPPING=1 on shutdown). It also sends the periodic heartbeats and, when systemd
-/// set <c>WATCHDOG_USEC</c>, the watchdog pings.
+/// The agent as a hosted service (systemd <c>Type=notify</c>): READY=1 goes out once the guest API consumes from its
+/// topic, STOPPING=1 when shutdown begins, WATCHDOG=1 every half <c>WATCHDOG_USEC</c> when systemd asks for it. It also
+/// sends the periodic heartbeats to the conductor.
 /// </summary>
 public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, ISystemdNotifier notifier, ILogger<AgentService> logger)
     : IHostedService, IAsyncDisposable
@@ -22,6 +22,7 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
     {
         await _runtime.StartAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Guest agent {GuestId} ({Manager}) serving {Topic}", options.GuestId, options.DatastoreManager, options.Topic);
+        notifier.Notify(ServiceState.Ready);
         _loops = Task.WhenAll(HeartbeatLoopAsync(_stopping.Token), WatchdogLoopAsync(_stopping.Token));
     }
 
@@ -64,6 +65,7 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        notifier.Notify(ServiceState.Stopping);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loops.ConfigureAwait(false);
         await _runtime.StopAsync(cancellationToken).ConfigureAwait(false);

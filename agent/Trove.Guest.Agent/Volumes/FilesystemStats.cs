@@ -9,7 +9,11 @@ public static partial class FilesystemStats
     public static JsonObject For(string path)
     {
         if (StatVfs(path, out var s) != 0)
-            throw new IOException($"statvfs({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new Messaging.Server.RpcFailureException("GuestError", "trove.common.exception",
+                errno == 2 ? $"the mount point {path} does not exist (is the volume mounted?)" : $"statvfs({path}) failed: errno {errno}");
+        }
         var total = s.Blocks * s.BlockSize;
         var free = s.BlocksFree * s.BlockSize;
         return new JsonObject

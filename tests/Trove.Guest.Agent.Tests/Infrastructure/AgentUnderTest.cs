@@ -34,6 +34,11 @@ public sealed class AgentUnderTest : IAsyncDisposable
     public RpcClient Client { get; }
     public RpcTarget Target => new(Options.Topic, Version: "1.0");
 
+    /// <summary>What the agent logged; failures quote it.</summary>
+    public TestLogger Log { get; private init; } = null!;
+
+    public string LogText => string.Join("\n", Log.Lines);
+
     public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null)
     {
         var id = Guid.NewGuid().ToString();
@@ -72,12 +77,13 @@ public sealed class AgentUnderTest : IAsyncDisposable
         };
         var conductor = await TestConductor.StartAsync(brokerUrl, exchange, conductorQueue,
             key is null ? null : new ConductorHostSerializer(i => i == id ? new TroveCbcCipher(key) : null));
-        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information));
+        var log = new TestLogger();
+        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new TestLoggerProvider(log)));
         var runtime = new AgentRuntime(options, loggers);
         await runtime.StartAsync(CancellationToken.None);
         var client = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = brokerUrl, Exchange = exchange, DefaultTimeout = TimeSpan.FromSeconds(60) },
             key is null ? null : SecureSerializer.ForTroveKey(key));
-        return new AgentUnderTest(root, options, runtime, conductor, client, loggers);
+        return new AgentUnderTest(root, options, runtime, conductor, client, loggers) { Log = log };
     }
 
     /// <summary>The my.cnf a control plane would render (Trove's template shape), pointing conf.d at our directory.</summary>
@@ -121,7 +127,10 @@ public sealed class AgentUnderTest : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             var statuses = Conductor.Statuses.ToList();
-            if (statuses.Contains(ServiceStatus.Healthy) || statuses.Contains(ServiceStatus.FailedToSpawn)) return;
+            if (statuses.Contains(ServiceStatus.Healthy)) return;
+            if (statuses.Contains(ServiceStatus.FailedToSpawn) && extra?.ContainsKey("config_contents") != true)
+                throw new InvalidOperationException("prepare failed:\n" + LogText);
+            if (statuses.Contains(ServiceStatus.FailedToSpawn)) return;
             await Task.Delay(100);
         }
         throw new TimeoutException("prepare did not finish in 90 s: " + string.Join(", ", Conductor.Statuses));

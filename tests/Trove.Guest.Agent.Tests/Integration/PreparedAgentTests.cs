@@ -57,6 +57,32 @@ public sealed class PreparedAgentTests(PreparedAgent fixture) : IClassFixture<Pr
     }
 
     [Fact]
+    public async Task End_of_operation_notifications_reach_the_conductor()
+    {
+        var notification = new JsonObject
+        {
+            ["request_id"] = "req-n1", ["server_type"] = "guest", ["tenant_id"] = "p1", ["dbname"] = "notified_db",
+            ["notification_classname"] = "trove.common.notification.DBaaSDatabaseCreate",
+        };
+        await Agent.Client.CastAsync(Agent.Target, "create_database",
+            new JsonObject { ["databases"] = new JsonArray(new JsonObject { ["_name"] = "notified_db" }) },
+            new JsonObject { ["trove_notification"] = notification.DeepClone() });
+        await WaitAsync(() => Task.FromResult(Agent.Conductor.Received.Any(r => r.Method == "notify_end" && Py(r.Args).Contains("notified_db"))));
+        var end = Agent.Conductor.Received.First(r => r.Method == "notify_end" && Py(r.Args).Contains("notified_db"));
+        end.Args["serialized_notification"]!["notification_classname"]!.GetValue<string>().Should().Be("trove.common.notification.DBaaSDatabaseCreate");
+        end.Args["notification_args"]!.AsObject().Should().BeEmpty();
+
+        await Agent.Client.CastAsync(Agent.Target, "create_database",
+            new JsonObject { ["databases"] = new JsonArray(new JsonObject { ["_name"] = "bad name'" }) },
+            new JsonObject { ["trove_notification"] = notification.DeepClone() });
+        await WaitAsync(() => Task.FromResult(Agent.Conductor.Received.Any(r => r.Method == "notify_exc_info")));
+        var error = Agent.Conductor.Received.First(r => r.Method == "notify_exc_info");
+        error.Args["message"]!.GetValue<string>().Should().Contain("not a valid database name");
+        error.Args["serialized_notification"]!["instance_id"]!.GetValue<string>().Should().Be(Agent.Options.GuestId);
+        error.Args["exception"].Should().BeOfType<JsonArray>();
+    }
+
+    [Fact]
     public async Task Rpc_ping_answers_true() => (await Agent.CallAsync("rpc_ping"))!.GetValue<bool>().Should().BeTrue();
 
     [Fact]

@@ -207,8 +207,15 @@ public sealed class MysqlManager(
 
     // ---- lifecycle ----------------------------------------------------------------------------------------------
 
+    private void EnsurePrepared()
+    {
+        if (!status.IsPrepared)
+            throw new RpcFailureException("GuestError", "trove.common.exception", "the database has not been prepared yet");
+    }
+
     public async Task RestartAsync(CancellationToken ct)
     {
+        EnsurePrepared();
         await WithLifecycleAsync(async () =>
         {
             await engine.StopAsync(ct).ConfigureAwait(false);
@@ -229,6 +236,7 @@ public sealed class MysqlManager(
 
     public async Task StartWithConfChangesAsync(string? configContents, CancellationToken ct)
     {
+        EnsurePrepared();
         await WithLifecycleAsync(async () =>
         {
             await engine.StopAsync(ct).ConfigureAwait(false);

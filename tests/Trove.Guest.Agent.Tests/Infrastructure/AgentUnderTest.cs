@@ -145,6 +145,12 @@ public sealed class AgentUnderTest : IAsyncDisposable
         await Runtime.DisposeAsync();
         await Conductor.DisposeAsync();
         _loggers.Dispose();
+        // A test volume may still be loop-mounted under our directory.
+        if (File.ReadAllText("/proc/self/mounts").Contains(" " + Options.Datastore.MountPoint + " "))
+        {
+            using var umount = System.Diagnostics.Process.Start("umount", [Options.Datastore.MountPoint]);
+            await umount.WaitForExitAsync();
+        }
         try
         {
             Directory.Delete(Root, recursive: true);

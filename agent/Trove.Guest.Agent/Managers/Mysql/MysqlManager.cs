@@ -145,7 +145,9 @@ public sealed class MysqlManager(
         if (!Directory.EnumerateFileSystemEntries(DataDir).Any())
         {
             logger.LogInformation("Initialising {DataDir}", DataDir);
-            await RunAsync(InstallDbTool, ["--no-defaults", $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
+            // The same configuration the server starts with (InnoDB log size and friends), else the first start resizes.
+            var defaults = File.Exists(_files.MyCnf) ? $"--defaults-file={_files.MyCnf}" : "--no-defaults";
+            await RunAsync(InstallDbTool, [defaults, $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
                 "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"], null, ct).ConfigureAwait(false);
         }
         if (options.Guest.EngineUser != "root")

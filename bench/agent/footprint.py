@@ -7,6 +7,9 @@ from exec to the READY=1 datagram is start-to-READY (READY is sent once the agen
 VmRSS 3 s after READY. Then SIGTERM, and STOPPING=1 and exit are checked.
 Reference: the same process measures `import trove.cmd.guest` plus the MySQL and MariaDB managers (python3-trove's guest
 agent before it even connects) in a fresh interpreter: wall time and max RSS.
+Prepare: one more agent is started and sent `prepare` (a cast, as the taskmanager sends it) by a real oslo.messaging
+client; the wall time runs from the cast to the first successful `list_databases` call (a fresh MariaDB datadir:
+install-db, start, secure). The Python agent's prepare cannot run here (it needs Docker), so there is no reference.
 Prints one JSON line per run and a summary line with medians and ratios.
 """
 import json, os, socket, statistics, subprocess, sys, tempfile, time
@@ -22,16 +25,67 @@ def rss_kb(pid):
                 return int(line.split()[1])
 
 
-def run_ours(i):
-    d = tempfile.mkdtemp(prefix='tgfp-')
+def start_agent(d, guest_id, extra=''):
     conf = os.path.join(d, 'conf.d')
     os.makedirs(conf)
     with open(os.path.join(conf, 'guest_info.conf'), 'w') as f:
-        f.write(f'[DEFAULT]\nguest_id = footprint-{os.getpid()}-{i}\ndatastore_manager = mariadb\n')
+        f.write(f'[DEFAULT]\nguest_id = {guest_id}\ndatastore_manager = mariadb\n')
     with open(os.path.join(conf, 'trove-guestagent.conf'), 'w') as f:
         f.write(f'[DEFAULT]\ntransport_url = {url}\ncontrol_exchange = trove\n'
                 f'[mariadb]\nmount_point = {d}/mnt\n[trove_guest]\nengine_supervisor = process\n'
-                f'engine_socket = {d}/m.sock\nstate_dir = {d}/state\nengine_config_dir = {d}/etc\n')
+                f'engine_socket = {d}/m.sock\nstate_dir = {d}/state\nengine_config_dir = {d}/etc\n{extra}')
+    return conf
+
+
+def prepare_wall_time():
+    from oslo_config import cfg
+    import oslo_messaging as messaging
+    conf = cfg.CONF  # oslo.messaging registers some options only there
+    conf([], project='footprint')
+    conf.set_override('metrics_thread_stop_timeout', 0, group='oslo_messaging_metrics')
+    messaging.set_transport_defaults('trove')
+    transport = messaging.get_rpc_transport(conf, url=url)
+    d = tempfile.mkdtemp(prefix='tgpp-')
+    guest = f'prepare-{os.getpid()}'
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
+    conf_dir = start_agent(d, guest, f'engine_user = root\nengine_port = {port}\nengine_bind_address = 127.0.0.1\n')
+    p = subprocess.Popen([agent, '--config-dir', conf_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = messaging.get_rpc_client(transport, messaging.Target(topic=f'guestagent.{guest}', version='1.1'), timeout=5)
+    deadline = time.monotonic() + 30
+    while True:  # the agent is up when it answers
+        try:
+            client.call({}, 'rpc_ping')
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    config = '[mysqld]\ninnodb_buffer_pool_size = 64M\ninnodb_log_file_size = 16M\nperformance_schema = OFF\n'
+    t0 = time.monotonic()
+    client.cast({}, 'prepare', packages=[], databases=[{'_name': 'db1', '_character_set': None, '_collate': None}],
+                memory_mb=512, users=[], device_path=None, mount_point=f'{d}/mnt', backup_info=None,
+                config_contents=config, root_password=None, overrides=None, cluster_config=None, snapshot=None,
+                modules=None, ds_version='10.11')
+    while True:
+        try:
+            names = [db['_name'] for db in client.call({}, 'list_databases', limit=None, marker=None, include_marker=False)[0]]
+            if 'db1' in names:
+                break
+        except Exception:
+            pass
+        if time.monotonic() - t0 > 120:
+            raise RuntimeError('prepare did not finish in 120 s')
+        time.sleep(0.02)
+    wall = time.monotonic() - t0
+    p.terminate()
+    p.wait(30)
+    subprocess.run(['rm', '-rf', d])
+    return {'peer': 'trove-guest-agent (AOT)', 'prepare_wall_s': round(wall, 3)}
+
+
+def run_ours(i):
+    d = tempfile.mkdtemp(prefix='tgfp-')
+    conf = start_agent(d, f'footprint-{os.getpid()}-{i}')
     sock_path = os.path.join(d, 'notify.sock')
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sock_path)
@@ -65,15 +119,19 @@ def run_python():
 
 ours = [run_ours(i) for i in range(runs)]
 ref = [run_python() for _ in range(runs)]
-for r in ours + ref:
+prep = [prepare_wall_time() for _ in range(min(runs, 3))]
+for r in ours + ref + prep:
     print(json.dumps(r))
 med = statistics.median
 summary = {
     'summary': 'agent footprint', 'runs': runs,
     'ours_start_to_ready_s': med(r['start_to_ready_s'] for r in ours), 'ours_idle_rss_mb': med(r['idle_rss_mb'] for r in ours),
     'python_import_s': med(r['process_to_imported_s'] for r in ref), 'python_rss_mb': med(r['rss_mb'] for r in ref),
+    'ours_prepare_wall_s': round(med(r['prepare_wall_s'] for r in prep), 3),
     'loadavg': open('/proc/loadavg').read().split()[:3],
 }
 summary['rss_ratio'] = round(summary['python_rss_mb'] / summary['ours_idle_rss_mb'], 1)
 summary['start_ratio'] = round(summary['python_import_s'] / summary['ours_start_to_ready_s'], 1)
 print(json.dumps(summary))
+sys.stdout.flush()
+os._exit(0)  # oslo's transport threads would keep the process alive

@@ -103,6 +103,7 @@ public static class AgentConfigLoader
             EngineBindAddress = r.String(G, "engine_bind_address", "0.0.0.0")!,
             EngineUser = r.String(G, "engine_user", "mysql")!,
             StateDir = r.String(G, "state_dir", "/opt/trove-guestagent")!,
+            TemplatesDir = r.String(G, "templates_dir", "/usr/share/trove-guest/templates")!,
             ReportHealthy = r.Bool(G, "report_healthy", true),
             Watchdog = r.Bool(G, "watchdog", true),
         };

@@ -85,6 +85,9 @@ public sealed record TroveGuestOptions
     /// <summary><c>state_dir</c>: prepare markers and agent state (Trove: /opt/trove-guestagent).</summary>
     public string StateDir { get; init; } = "/opt/trove-guestagent";
 
+    /// <summary><c>templates_dir</c>: <c>&lt;manager&gt;/my.cnf.sbn</c> and <c>validation-rules.json</c> (installed by the image's element).</summary>
+    public string TemplatesDir { get; init; } = "/usr/share/trove-guest/templates";
+
     /// <summary><c>report_healthy</c>: report <c>healthy</c> (Victoria+ control planes) or <c>running</c> (older).</summary>
     public bool ReportHealthy { get; init; } = true;
 

@@ -73,6 +73,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
                 EngineBindAddress = "127.0.0.1",
                 EngineUser = "root",
                 StateDir = Path.Combine(root, "state"),
+                TemplatesDir = Path.Combine(RepoPaths.Root, "templates"),
             },
         };
         var conductor = await TestConductor.StartAsync(brokerUrl, exchange, conductorQueue,

@@ -58,6 +58,34 @@ public sealed class AgentLifecycleTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Overrides_are_validated_against_the_rules_and_static_ones_require_a_restart()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync();
+
+        var invalid = () => agent.CallAsync("update_overrides", new JsonObject
+        {
+            ["overrides"] = new JsonObject { ["max_connections"] = 5, ["no_such_knob"] = 1, ["autocommit"] = "perhaps", ["sql_mode"] = "A\nB" },
+            ["remove"] = false,
+        });
+        var error = (await invalid.Should().ThrowAsync<Messaging.Client.RemoteErrorException>()).Which;
+        error.ClassName.Should().Be("ValueError");
+        error.RemoteMessage.Should().Contain("max_connections: 5 is below the minimum 10").And.Contain("'no_such_knob' is not a configurable parameter")
+            .And.Contain("autocommit: expected a boolean").And.Contain("sql_mode: expected a one-line string");
+        File.Exists(Path.Combine(agent.Options.Guest.EngineConfigDir, "conf.d", "20-user-001-common.cnf")).Should().BeFalse("nothing is written when anything is invalid");
+
+        var overrides = new JsonObject { ["max_connections"] = 321, ["lower_case_table_names"] = 1, ["max_allowed_packet"] = "32M" };
+        await agent.CallAsync("update_overrides", new JsonObject { ["overrides"] = overrides, ["remove"] = false });
+        var seen = agent.Conductor.Statuses.Count();
+        await agent.CallAsync("apply_overrides", new JsonObject { ["overrides"] = overrides.DeepClone() });
+        (await agent.Runtime.Manager.StatusAsync(CancellationToken.None)).Should().Be(ServiceStatus.RestartRequired);
+        (await agent.Conductor.WaitForStatusAsync(ServiceStatus.RestartRequired, TimeSpan.FromSeconds(10), seen)).Should().BeTrue();
+
+        await agent.CallAsync("restart");
+        (await agent.Runtime.Manager.StatusAsync(CancellationToken.None)).Should().Be(ServiceStatus.Healthy);
+    }
+
+    [Fact]
     public async Task With_an_instance_key_everything_is_encrypted_and_still_works()
     {
         const string key = "0123456789ABCDEFabcdefGHIJKLMNOP";

@@ -39,6 +39,7 @@ public sealed class MysqlManager(
 {
     private const string OsAdmin = "os_admin";
     private readonly MysqlConfigFiles _files = new(options.Guest.EngineConfigDir);
+    private readonly ConfigurationRules? _rules = LoadRules(options, logger);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private MysqlAdmin? _admin;
     private volatile bool _restartRequired;
@@ -256,18 +257,39 @@ public sealed class MysqlManager(
         if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
     }
 
+    private static ConfigurationRules? LoadRules(AgentOptions options, ILogger logger)
+    {
+        var path = Path.Combine(options.Guest.TemplatesDir, options.DatastoreManager, "validation-rules.json");
+        if (File.Exists(path)) return ConfigurationRules.Load(path);
+        logger.LogWarning("No validation rules at {Path}: configuration overrides are checked for syntax only", path);
+        return null;
+    }
+
+    /// <summary>Writes configuration-group overrides to the user override file, after checking them all (update_overrides).</summary>
     public void UpdateOverrides(JsonObject? overrides, bool remove)
     {
+        if (overrides is { Count: > 0 }) _rules?.Validate(overrides);
         if (remove) _files.RemoveUserOverrides();
         if (overrides is { Count: > 0 }) _files.MergeUserOverrides(overrides);
     }
 
-    /// <summary>Sets each value live; a value the server refuses (e.g. a static variable) is logged and marks a restart as required.</summary>
+    /// <summary>
+    /// Applies overrides to the running server (apply_overrides): dynamic parameters with <c>SET GLOBAL</c>; parameters
+    /// the rules mark restart_required, or that the server refuses to change live, make the status
+    /// <c>restart required</c> until the next restart.
+    /// </summary>
     public async Task ApplyOverridesAsync(JsonObject overrides, CancellationToken ct)
     {
+        _rules?.Validate(overrides);
+        var wasRequired = _restartRequired;
         foreach (var (key, value) in overrides)
         {
             var name = MysqlOverrides.ValidName(key);
+            if (_rules?.RequiresRestart(name) == true)
+            {
+                _restartRequired = true;
+                continue;
+            }
             try
             {
                 await Admin.SetGlobalAsync(name, MysqlOverrides.SqlValue(value), ct).ConfigureAwait(false);
@@ -278,6 +300,7 @@ public sealed class MysqlManager(
                 if (e.ErrorCode == MySqlConnector.MySqlErrorCode.IncorrectGlobalLocalVariable) _restartRequired = true;
             }
         }
+        if (_restartRequired && !wasRequired) await status.ReportAsync(ServiceStatus.RestartRequired, force: false, ct).ConfigureAwait(false);
     }
 
     public async Task<MysqlUser> EnableRootAsync(string? password, CancellationToken ct)

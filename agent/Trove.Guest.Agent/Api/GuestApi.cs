@@ -169,7 +169,8 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
         Overrides: a["overrides"] as JsonObject,
         BackupInfo: a["backup_info"],
         Snapshot: a["snapshot"],
-        DatastoreVersion: StrArg(a, "ds_version") ?? options.DatastoreVersion);
+        DatastoreVersion: StrArg(a, "ds_version") ?? options.DatastoreVersion,
+        MemoryMb: a["memory_mb"] is JsonValue m && m.TryGetValue<int>(out var mb) && mb > 0 ? mb : 1024);
 
     private static IReadOnlyList<MysqlDatabase> Databases(RpcRequest r, string name) =>
         (r.Arguments[name] as JsonArray ?? throw RpcFailureException.TypeError($"{r.Method}() argument '{name}' must be a list")).Select(MysqlDatabase.FromJson).ToList();

@@ -99,6 +99,16 @@ public sealed class AgentLifecycleTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Prepare_without_config_contents_renders_the_shipped_template()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync(new JsonObject { ["config_contents"] = null, ["memory_mb"] = 512 });
+        agent.Conductor.Statuses.Should().Contain(ServiceStatus.Healthy);
+        var myCnf = await File.ReadAllTextAsync(Path.Combine(agent.Options.Guest.EngineConfigDir, "my.cnf"));
+        myCnf.Should().StartWith("# Rendered by trove-guest-agent for mariadb 10.11 on a 512 MB flavor.").And.Contain("innodb_buffer_pool_size = 307M");
+    }
+
+    [Fact]
     public async Task Prepare_with_a_broken_config_reports_failed_to_spawn()
     {
         await using var agent = await AgentUnderTest.StartAsync(broker.Url);

@@ -23,7 +23,8 @@ public sealed record PrepareRequest(
     JsonObject? Overrides,
     JsonNode? BackupInfo,
     JsonNode? Snapshot,
-    string? DatastoreVersion);
+    string? DatastoreVersion,
+    int MemoryMb = 1024);
 
 /// <summary>
 /// The MySQL/MariaDB manager, running the engine natively (no Docker): prepare, start/stop, configuration, and the
@@ -139,7 +140,10 @@ public sealed class MysqlManager(
         Directory.CreateDirectory(CredentialsDir);
         File.SetUnixFileMode(CredentialsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        if (request.ConfigContents is { Length: > 0 } config) _files.WriteMyCnf(config);
+        // Trove's control plane renders my.cnf and sends it; without one, the agent renders its own template.
+        _files.WriteMyCnf(request.ConfigContents is { Length: > 0 } config
+            ? config
+            : new MyCnfTemplate(options).Render(request.MemoryMb, DataDir, request.DatastoreVersion));
         _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
         if (request.Overrides is { Count: > 0 } overrides) _files.MergeUserOverrides(overrides);
 

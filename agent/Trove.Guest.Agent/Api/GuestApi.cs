@@ -5,6 +5,7 @@ using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Managers.Mysql;
 using Trove.Guest.Agent.Models;
+using Trove.Guest.Agent.Modules;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Server;
 
@@ -14,7 +15,8 @@ namespace Trove.Guest.Agent.Api;
 /// Trove's guest API (guest-contract §1) mapped onto the MySQL/MariaDB manager: method names and argument names
 /// exactly as trove/guestagent/api.py sends them, at API version 1.1 (which also serves 1.0 requests).
 /// </summary>
-public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeManager volumes, ConductorClient conductor, ILogger<GuestApi> logger)
+public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeManager volumes, ModuleStore modules, ConductorClient conductor,
+    ILogger<GuestApi> logger)
 {
     public const string Version = "1.1";
 
@@ -23,8 +25,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
     [
         "create_backup", "get_replication_snapshot", "attach_replica", "detach_replica", "get_replica_context",
         "make_read_only", "enable_as_master", "demote_replication_master", "get_last_txn", "get_latest_txn_id",
-        "wait_for_txn", "cleanup_source_on_replica_detach", "rebuild", "guest_log_list", "guest_log_action",
-        "module_list", "module_apply", "module_remove", "upgrade",
+        "wait_for_txn", "cleanup_source_on_replica_detach", "rebuild",
     ];
 
     public RpcEndpoint Build()
@@ -110,6 +111,25 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
             .Map("is_root_enabled", async (_, ct) => await manager.Admin.IsRootEnabledAsync(ct))
             .Map("get_root_password", (_, _) => throw new RpcFailureException("DatastoreOperationNotSupported", "trove.common.exception",
                 $"The 'get_root_password' operation is not supported for the '{options.DatastoreManager}' datastore."))
+            // guest logs and modules
+            .Map("guest_log_list", (r, _) => Json(manager.GuestLogs.List(IsAdmin(r))))
+            .Map("guest_log_action", async (r, ct) => await manager.GuestLogs.ActionAsync(Required(r, "log_name"),
+                Bool(r, "enable"), Bool(r, "disable"), Bool(r, "publish"), Bool(r, "discard"), ct))
+            .Map("module_apply", (r, _) => Json(modules.Apply(r.Arguments["modules"] as JsonArray ?? throw RpcFailureException.TypeError("module_apply() argument 'modules' must be a list"))))
+            .Map("module_list", (r, _) => Json(modules.List(Bool(r, "include_contents"), IsAdmin(r))))
+            .Map("module_remove", (r, _) =>
+            {
+                modules.Remove(r.Arguments["module"] as JsonObject ?? throw RpcFailureException.TypeError("module_remove() argument 'module' must be an object"));
+                return Json(null);
+            })
+            .Map("upgrade", (r, _) =>
+            {
+                // Native packages: the engine version is the image's. Same version: nothing to do; another: a new image.
+                var wanted = (r.Arguments["upgrade_info"] as JsonObject)?["datastore_version"]?.GetValue<string>();
+                if (wanted is null || wanted == options.DatastoreVersion) return Json(null);
+                throw new RpcFailureException("GuestError", "trove.common.exception",
+                    $"this guest runs {options.DatastoreManager} {options.DatastoreVersion} from the image's packages: upgrading to {wanted} means rebuilding the instance on a {wanted} image");
+            })
             .Map("backup_required_for_replication", (_, _) => Json(true))
             .Map("pre_upgrade", (_, _) => Json(new JsonObject()))
             .Map("post_upgrade", (_, _) => Json(null));
@@ -184,6 +204,8 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
 
     private static string Required(RpcRequest r, string name) =>
         Str(r, name) ?? throw RpcFailureException.TypeError($"{r.Method}() missing 1 required positional argument: '{name}'");
+
+    private static bool IsAdmin(RpcRequest r) => r.Context["is_admin"] is JsonValue v && v.GetValueKind() == JsonValueKind.True;
 
     private static bool Bool(RpcRequest r, string name) => r.Arguments[name] is JsonValue v && v.GetValueKind() == JsonValueKind.True;
 

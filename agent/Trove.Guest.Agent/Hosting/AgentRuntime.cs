@@ -39,7 +39,7 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
         Manager = new MysqlManager(options, _engine, Status, volumes, loggers.CreateLogger<MysqlManager>());
         await Manager.InitializeAsync(ct).ConfigureAwait(false);
 
-        var api = new GuestApi(options, Manager, volumes, conductor, loggers.CreateLogger<GuestApi>());
+        var api = new GuestApi(options, Manager, volumes, new Modules.ModuleStore(options), conductor, loggers.CreateLogger<GuestApi>());
         IRpcSerializer serializer = options.InstanceRpcEncrKey is { } key ? SecureSerializer.ForTroveKey(key) : PlainSerializer.Instance;
         _server = new RpcServer(
             new RpcServerOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange, Topic = options.Topic, Server = options.GuestId },

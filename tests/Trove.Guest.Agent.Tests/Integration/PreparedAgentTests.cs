@@ -83,6 +83,72 @@ public sealed class PreparedAgentTests(PreparedAgent fixture) : IClassFixture<Pr
     }
 
     [Fact]
+    public async Task Guest_logs_are_listed_enabled_and_disabled()
+    {
+        var admin = new RpcCallOptions { Context = new JsonObject { ["is_admin"] = true } };
+        var all = await Agent.Client.CallAsync(Agent.Target, "guest_log_list", null, admin);
+        all!.AsArray().Select(l => l!["name"]!.GetValue<string>()).Should().Equal("general", "slow_query", "error", "guest");
+        (await Agent.CallAsync("guest_log_list"))!.AsArray().Select(l => l!["name"]!.GetValue<string>()).Should().Equal("general", "slow_query");
+
+        JsonObject Action(string log, bool enable = false, bool disable = false, bool publish = false) => new()
+        {
+            ["log_name"] = log, ["enable"] = enable, ["disable"] = disable, ["publish"] = publish, ["discard"] = false,
+        };
+        var enabled = await Agent.CallAsync("guest_log_action", Action("general", enable: true));
+        enabled!["status"]!.GetValue<string>().Should().Be("Enabled");
+        await Agent.CallAsync("list_databases", new JsonObject { ["limit"] = null, ["marker"] = null, ["include_marker"] = false });
+        var file = Path.Combine(Agent.Options.Datastore.MountPoint, "data", "mariadb-general.log");
+        File.Exists(file).Should().BeTrue("the general log was switched on live, without a restart");
+        (await Agent.CallAsync("guest_log_action", Action("general", disable: true)))!["status"]!.GetValue<string>().Should().Be("Disabled");
+
+        var both = () => Agent.CallAsync("guest_log_action", Action("general", enable: true, disable: true));
+        (await both.Should().ThrowAsync<RemoteErrorException>()).Which.ClassName.Should().Be("BadRequest");
+        var sys = () => Agent.CallAsync("guest_log_action", Action("error", enable: true));
+        (await sys.Should().ThrowAsync<RemoteErrorException>()).Which.RemoteMessage.Should().Contain("can only be published");
+        var publish = () => Agent.CallAsync("guest_log_action", Action("general", publish: true));
+        (await publish.Should().ThrowAsync<RemoteErrorException>()).Which.RemoteMessage.Should().Contain("not implemented");
+    }
+
+    [Fact]
+    public async Task Modules_are_applied_listed_and_removed()
+    {
+        JsonObject Module(string id, string type, string datastore = "mariadb", int order = 5) => new()
+        {
+            ["module"] = new JsonObject
+            {
+                ["id"] = id, ["name"] = "m-" + id, ["type"] = type, ["datastore"] = datastore, ["datastore_version"] = "10.11",
+                ["tenant"] = "p1", ["auto_apply"] = false, ["visible"] = true, ["is_admin"] = false, ["priority_apply"] = false,
+                ["apply_order"] = order, ["md5"] = null, ["contents"] = "secret-ish contents",
+            },
+        };
+        var results = await Agent.CallAsync("module_apply", new JsonObject
+        {
+            ["modules"] = new JsonArray(Module("m2", "ping", order: 9), Module("m1", "ping", order: 1), Module("m3", "ping", "postgresql")),
+        });
+        results!.AsArray().Select(r => r!["id"]!.GetValue<string>()).Should().Equal("m1", "m3", "m2");
+        results.AsArray().Single(r => r!["id"]!.GetValue<string>() == "m1")!["message"]!.GetValue<string>().Should().Be("**** PONG ****");
+        results.AsArray().Single(r => r!["id"]!.GetValue<string>() == "m3")!["status"]!.GetValue<string>().Should().Be("ERROR");
+
+        var listed = await Agent.CallAsync("module_list", new JsonObject { ["include_contents"] = true });
+        listed!.AsArray().Should().Contain(m => m!["id"]!.GetValue<string>() == "m1" && m["contents"]!.GetValue<string>() == "secret-ish contents");
+        await Agent.CallAsync("module_remove", new JsonObject { ["module"] = Module("m1", "ping") });
+        (await Agent.CallAsync("module_list", new JsonObject { ["include_contents"] = false }))!.AsArray()
+            .Select(m => m!["id"]!.GetValue<string>()).Should().NotContain("m1");
+
+        var traversal = () => Agent.CallAsync("module_apply", new JsonObject { ["modules"] = new JsonArray(Module("../../etc", "ping")) });
+        (await traversal.Should().ThrowAsync<RemoteErrorException>()).Which.ClassName.Should().Be("ValueError");
+    }
+
+    [Fact]
+    public async Task Upgrade_to_the_same_version_is_a_no_op_and_to_another_asks_for_a_new_image()
+    {
+        (await Agent.CallAsync("pre_upgrade"))!.AsObject().Should().BeEmpty();
+        await Agent.Client.CallAsync(Agent.Target, "upgrade", new JsonObject { ["upgrade_info"] = new JsonObject { ["datastore_version"] = "10.11" } });
+        var other = () => Agent.CallAsync("upgrade", new JsonObject { ["upgrade_info"] = new JsonObject { ["datastore_version"] = "11.4" } });
+        (await other.Should().ThrowAsync<RemoteErrorException>()).Which.RemoteMessage.Should().Contain("11.4 image");
+    }
+
+    [Fact]
     public async Task Rpc_ping_answers_true() => (await Agent.CallAsync("rpc_ping"))!.GetValue<bool>().Should().BeTrue();
 
     [Fact]

@@ -15,7 +15,6 @@ public sealed class MysqlConfigFiles(string configDir)
     public string MyCnf => Path.Combine(configDir, "my.cnf");
     public string ConfD => Path.Combine(configDir, "conf.d");
     public string UserOverrides => Path.Combine(ConfD, "20-user-001-common.cnf");
-    public string SystemOverrides => Path.Combine(ConfD, "50-system-001-common.cnf");
 
     public void WriteMyCnf(string contents)
     {
@@ -24,11 +23,20 @@ public sealed class MysqlConfigFiles(string configDir)
         WriteAtomically(MyCnf, contents, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    public void WriteSystemOverrides(IReadOnlyDictionary<string, string> mysqld)
+    public void WriteSystemOverrides(IReadOnlyDictionary<string, string> mysqld) => WriteOverride("50-system", "common", mysqld);
+
+    /// <summary>Writes <c>conf.d/&lt;group&gt;-001-&lt;changeId&gt;.cnf</c> (e.g. <c>10-system</c>, <c>enable_general_log</c>).</summary>
+    public void WriteOverride(string group, string changeId, IReadOnlyDictionary<string, string> mysqld)
     {
         Directory.CreateDirectory(ConfD);
-        WriteAtomically(SystemOverrides, Render(mysqld), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        WriteAtomically(OverridePath(group, changeId), Render(mysqld), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
+
+    public void RemoveOverride(string group, string changeId) => File.Delete(OverridePath(group, changeId));
+
+    public bool HasOverride(string group, string changeId) => File.Exists(OverridePath(group, changeId));
+
+    private string OverridePath(string group, string changeId) => Path.Combine(ConfD, $"{group}-001-{changeId}.cnf");
 
     /// <summary>Merges configuration-group overrides into the user override file (update_overrides).</summary>
     public void MergeUserOverrides(JsonObject overrides)

@@ -43,6 +43,7 @@ public sealed class MysqlManager(
     private readonly ConfigurationRules? _rules = LoadRules(options, logger);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private MysqlAdmin? _admin;
+    private MysqlGuestLogs? _guestLogs;
     private volatile bool _restartRequired;
 
     private string DataDir => Path.Combine(options.Datastore.MountPoint, "data");
@@ -50,6 +51,8 @@ public sealed class MysqlManager(
     private string OsAdminCnf => Path.Combine(CredentialsDir, "os_admin.cnf");
     private string StoppedMarker => Path.Combine(options.Guest.StateDir, "engine.stopped-on-request");
     private bool IsMariaDb => options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
+
+    public MysqlGuestLogs GuestLogs => _guestLogs ??= new MysqlGuestLogs(options, _files, () => Admin);
 
     public MysqlAdmin Admin => _admin ?? throw new RpcFailureException("GuestError", "trove.common.exception",
         "the database has not been prepared yet (no os_admin credentials)");

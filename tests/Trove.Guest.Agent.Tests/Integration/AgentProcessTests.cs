@@ -51,16 +51,22 @@ public sealed class AgentProcessTests(BrokerFixture broker) : IDisposable
         psi.ArgumentList.Add("--config-dir");
         psi.ArgumentList.Add(conf);
         psi.Environment["NOTIFY_SOCKET"] = notify;
+        psi.Environment["WATCHDOG_USEC"] = "400000"; // WatchdogSec=0.4: pings every 0.2 s
         using var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();
 
-        var ready = await ReceiveAsync(socket, TimeSpan.FromSeconds(30));
-        ready.Should().Contain("READY=1");
+        var messages = new List<string>();
+        while (!messages.Any(m => m.Contains("READY=1"))) messages.Add(await ReceiveAsync(socket, TimeSpan.FromSeconds(30)));
+        for (var i = 0; i < 3; i++) messages.Add(await ReceiveAsync(socket, TimeSpan.FromSeconds(5)));
+        messages.Count(m => m.Contains("WATCHDOG=1")).Should().BeGreaterThanOrEqualTo(2, "the watchdog is fed while the agent runs");
         var queues = await broker.Broker.CtlAsync("list_queues", "-q", "--no-table-headers", "name", "consumers");
         queues.Split('\n').Should().Contain($"guestagent.{id}\t1", "READY means the guest API already consumes from its topic");
 
         using (var term = Process.Start("kill", ["-TERM", process.Id.ToString()])) await term.WaitForExitAsync();
-        (await ReceiveAsync(socket, TimeSpan.FromSeconds(30))).Should().Contain("STOPPING=1");
+        string message;
+        do message = await ReceiveAsync(socket, TimeSpan.FromSeconds(30));
+        while (message.Contains("WATCHDOG=1"));
+        message.Should().Contain("STOPPING=1");
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         process.ExitCode.Should().Be(0, await stderr);
     }

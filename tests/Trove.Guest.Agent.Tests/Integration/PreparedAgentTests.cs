@@ -149,6 +149,20 @@ public sealed class PreparedAgentTests(PreparedAgent fixture) : IClassFixture<Pr
     }
 
     [Fact]
+    public async Task Passwords_never_reach_the_log()
+    {
+        var osAdmin = File.ReadAllLines(Path.Combine(Agent.Options.Datastore.MountPoint, "conf.d", "os_admin.cnf"))
+            .Single(l => l.StartsWith("password=", StringComparison.Ordinal))["password=".Length..];
+        osAdmin.Should().MatchRegex("^[A-Za-z0-9]{36}$");
+        File.GetUnixFileMode(Path.Combine(Agent.Options.Datastore.MountPoint, "conf.d", "os_admin.cnf"))
+            .Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var root = (await Agent.CallAsync("enable_root"))!["_password"]!.GetValue<string>();
+        var bad = () => Agent.CallAsync("change_passwords", new JsonObject { ["users"] = new JsonArray(new JsonObject { ["name"] = "nobody_here", ["host"] = "%", ["password"] = "Leak-Me-Not-1" }) });
+        await bad.Should().ThrowAsync<RemoteErrorException>();
+        Agent.LogText.Should().NotContain(osAdmin).And.NotContain("Seed-Pass1").And.NotContain(root).And.NotContain("Leak-Me-Not-1");
+    }
+
+    [Fact]
     public async Task Rpc_ping_answers_true() => (await Agent.CallAsync("rpc_ping"))!.GetValue<bool>().Should().BeTrue();
 
     [Fact]

@@ -6,7 +6,9 @@ namespace Trove.Guest.Testing;
 /// <summary>Picks loopback ports nobody listens on.</summary>
 public static class FreePorts
 {
-    private static int _next = 20000 + Random.Shared.Next(0, 8000);
+    // Test assemblies run in parallel processes: each starts at its own place in the range (by PID), so two processes
+    // rarely probe the same ports, and a port checked free here is not taken by a sibling before its server binds it.
+    private static int _next = 20000 + (int)((long)Environment.ProcessId * 7919 % 24000);
 
     /// <summary>A free port p (in 20000–44999) whose companions p + offsets are free too.</summary>
     public static int Find(params int[] offsets)
@@ -14,7 +16,11 @@ public static class FreePorts
         for (var tries = 0; tries < 2000; tries++)
         {
             var port = Interlocked.Increment(ref _next);
-            if (port > 44999) Interlocked.Exchange(ref _next, 20000);
+            if (port > 44999)
+            {
+                Interlocked.Exchange(ref _next, 20000);
+                continue;
+            }
             if (IsFree(port) && offsets.All(o => IsFree(port + o))) return port;
         }
         throw new InvalidOperationException("no free loopback port found");

@@ -1,3 +1,4 @@
+using Trove.Guest.Testing;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using FluentAssertions;

@@ -1,3 +1,4 @@
+using Trove.Guest.Testing;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using Trove.Guest.Agent.Conductor;

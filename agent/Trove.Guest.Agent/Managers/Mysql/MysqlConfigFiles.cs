@@ -95,10 +95,8 @@ public sealed class MysqlConfigFiles(string configDir)
 /// <summary>Configuration-group values applied to a running server (apply_overrides).</summary>
 public static class MysqlOverrides
 {
-    private static readonly System.Text.RegularExpressions.Regex Name = new("^[A-Za-z0-9_]+$", System.Text.RegularExpressions.RegexOptions.Compiled);
-
     public static string ValidName(string name) =>
-        Name.IsMatch(name) ? name : throw Messaging.Server.RpcFailureException.ValueError($"'{name}' is not a configuration parameter name");
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') ? name : throw Messaging.Server.RpcFailureException.ValueError($"'{name}' is not a configuration parameter name");
 
     public static string ValidValue(string value) =>
         value.IndexOfAny(['\n', '\r']) < 0 ? value : throw Messaging.Server.RpcFailureException.ValueError("a configuration value cannot span lines");

@@ -223,19 +223,7 @@ public sealed class MysqlManager(
             throw new RpcFailureException("GuestError", "trove.common.exception", "the database has not been prepared yet");
     }
 
-    public async Task RestartAsync(CancellationToken ct)
-    {
-        EnsurePrepared();
-        await WithLifecycleAsync(async () =>
-        {
-            await engine.StopAsync(ct).ConfigureAwait(false);
-            File.Delete(StoppedMarker);
-            await engine.StartAsync(ct).ConfigureAwait(false);
-            await WaitHealthyAsync(ct).ConfigureAwait(false);
-            _restartRequired = false;
-        }).ConfigureAwait(false);
-        await status.ReportAsync(await StatusAsync(ct).ConfigureAwait(false), force: false, ct).ConfigureAwait(false);
-    }
+    public Task RestartAsync(CancellationToken ct) => StopAndStartAsync(null, ct);
 
     public Task StopDbAsync(CancellationToken ct) => WithLifecycleAsync(async () =>
     {
@@ -244,13 +232,19 @@ public sealed class MysqlManager(
         await engine.StopAsync(ct).ConfigureAwait(false);
     });
 
-    public async Task StartWithConfChangesAsync(string? configContents, CancellationToken ct)
+    public Task StartWithConfChangesAsync(string? configContents, CancellationToken ct) => StopAndStartAsync(configContents, ct);
+
+    /// <summary>
+    /// restart and start_db_with_conf_changes: stop, optionally write a new my.cnf, start, wait until healthy, then a
+    /// heartbeat with the new status. A restart also clears "stopped on request" and "restart required".
+    /// </summary>
+    private async Task StopAndStartAsync(string? newConfig, CancellationToken ct)
     {
         EnsurePrepared();
         await WithLifecycleAsync(async () =>
         {
             await engine.StopAsync(ct).ConfigureAwait(false);
-            if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
+            if (newConfig is { Length: > 0 }) _files.WriteMyCnf(newConfig);
             File.Delete(StoppedMarker);
             await engine.StartAsync(ct).ConfigureAwait(false);
             await WaitHealthyAsync(ct).ConfigureAwait(false);

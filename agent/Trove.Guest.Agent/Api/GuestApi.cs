@@ -25,7 +25,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
     [
         "create_backup", "get_replication_snapshot", "attach_replica", "detach_replica", "get_replica_context",
         "make_read_only", "enable_as_master", "demote_replication_master", "get_last_txn", "get_latest_txn_id",
-        "wait_for_txn", "cleanup_source_on_replica_detach", "rebuild",
+        "wait_for_txn", "cleanup_source_on_replica_detach",
     ];
 
     public RpcEndpoint Build()
@@ -34,6 +34,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
             .Map("rpc_ping", (_, _) => Json(true))
             .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), ct)))
             .Map("restart", async (_, ct) => { await manager.RestartAsync(ct); return null; })
+            .Map("rebuild", async (r, ct) => { await manager.RebuildAsync(Str(r, "config_contents"), r.Arguments["config_overrides"] as JsonObject, ct); return null; })
             .Map("stop_db", async (_, ct) => { await manager.StopDbAsync(ct); return null; })
             .Map("start_db_with_conf_changes", async (r, ct) => { await manager.StartWithConfChangesAsync(Str(r, "config_contents"), ct); return null; })
             .Map("reset_configuration", (r, _) =>

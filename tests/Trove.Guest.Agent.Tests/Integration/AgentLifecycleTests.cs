@@ -87,6 +87,26 @@ public sealed class AgentLifecycleTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task Rebuild_keeps_the_data_and_credentials_and_takes_the_new_configuration()
+    {
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url);
+        await agent.PrepareAsync(new JsonObject { ["databases"] = new JsonArray(new JsonObject { ["_name"] = "survivor" }) });
+        var seen = agent.Conductor.Statuses.Count();
+        await agent.Client.CastAsync(agent.Target, "rebuild", new JsonObject
+        {
+            ["ds_version"] = "10.11",
+            ["config_contents"] = agent.ConfigContents.Replace("max_connections = 100", "max_connections = 77"),
+            ["config_overrides"] = new JsonObject { ["wait_timeout"] = 600 },
+        });
+        (await agent.Conductor.WaitForStatusAsync(ServiceStatus.Building, TimeSpan.FromSeconds(20), seen)).Should().BeTrue();
+        (await agent.Conductor.WaitForStatusAsync(ServiceStatus.Healthy, TimeSpan.FromSeconds(60), seen + 1)).Should().BeTrue();
+        (await File.ReadAllTextAsync(Path.Combine(agent.Options.Guest.EngineConfigDir, "my.cnf"))).Should().Contain("max_connections = 77");
+        (await File.ReadAllTextAsync(Path.Combine(agent.Options.Guest.EngineConfigDir, "conf.d", "20-user-001-common.cnf"))).Should().Contain("wait_timeout = 600");
+        PythonJson.Dumps(await agent.CallAsync("list_databases", new JsonObject { ["limit"] = null, ["marker"] = null, ["include_marker"] = false }))
+            .Should().Contain("survivor");
+    }
+
+    [Fact]
     public async Task With_an_instance_key_everything_is_encrypted_and_still_works()
     {
         const string key = "0123456789ABCDEFabcdefGHIJKLMNOP";

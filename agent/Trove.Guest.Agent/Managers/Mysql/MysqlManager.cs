@@ -225,6 +225,44 @@ public sealed class MysqlManager(
 
     public Task RestartAsync(CancellationToken ct) => StopAndStartAsync(null, ct);
 
+    /// <summary>
+    /// Trove's rebuild (the instance's VM was rebuilt on a new image, its volume kept): prepare's configuration and
+    /// start steps on the existing datadir, bracketed by the same building / final-status heartbeats. Credentials
+    /// survive on the volume, so there is no secure step.
+    /// </summary>
+    public async Task RebuildAsync(string? configContents, JsonObject? overrides, CancellationToken ct)
+    {
+        await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await status.BeginPrepareAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (!File.Exists(OsAdminCnf))
+                    throw new RpcFailureException("GuestError", "trove.common.exception", $"nothing to rebuild: {OsAdminCnf} is not on the volume");
+                await engine.StopAsync(ct).ConfigureAwait(false);
+                if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
+                _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
+                if (overrides is { Count: > 0 }) UpdateOverrides(overrides, remove: true);
+                _admin = NewAdmin(ReadPassword(OsAdminCnf));
+                File.Delete(StoppedMarker);
+                await engine.StartAsync(ct).ConfigureAwait(false);
+                await WaitHealthyAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "rebuild failed");
+                await status.EndPrepareAsync(ServiceStatus.FailedToSpawn, ct).ConfigureAwait(false);
+                throw;
+            }
+            await status.EndPrepareAsync(await StatusAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
     public Task StopDbAsync(CancellationToken ct) => WithLifecycleAsync(async () =>
     {
         // Remembered on disk: a database stopped on request stays stopped when the agent or the VM restarts.

@@ -115,7 +115,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
             // guest logs and modules
             .Map("guest_log_list", (r, _) => Json(manager.GuestLogs.List(IsAdmin(r))))
             .Map("guest_log_action", async (r, ct) => await manager.GuestLogs.ActionAsync(Required(r, "log_name"),
-                Bool(r, "enable"), Bool(r, "disable"), Bool(r, "publish"), Bool(r, "discard"), ct))
+                Bool(r, "enable"), Bool(r, "disable"), Bool(r, "publish"), Bool(r, "discard"), r.Context, ct))
             .Map("module_apply", (r, _) => Json(modules.Apply(r.Arguments["modules"] as JsonArray ?? throw RpcFailureException.TypeError("module_apply() argument 'modules' must be a list"))))
             .Map("module_list", (r, _) => Json(modules.List(Bool(r, "include_contents"), IsAdmin(r))))
             .Map("module_remove", (r, _) =>

@@ -126,6 +126,10 @@ public static class AgentConfigLoader
             MountOptions = r.String(D, "mount_options", "defaults,noatime")!,
             RootGrant = r.String(D, "root_grant", "ALL")!,
             RootGrantOption = r.Bool(D, "root_grant_option", true),
+            SwiftUrl = r.String(D, "swift_url"),
+            GuestLogContainerName = r.String(D, "guest_log_container_name", "database_logs")!,
+            GuestLogLimit = r.Int(D, "guest_log_limit", 1_000_000, 1024, int.MaxValue),
+            GuestLogExpiry = r.Int(D, "guest_log_expiry", 2_592_000, 0, int.MaxValue),
             Datastore = datastore,
             Guest = guest,
         };

@@ -37,6 +37,13 @@ public sealed record AgentOptions
     public string FormatOptions { get; init; } = "-m 5";
     public string MountOptions { get; init; } = "defaults,noatime";
     public string RootGrant { get; init; } = "ALL";
+
+    /// <summary><c>swift_url</c>: when set, Swift is <c>swift_url + project_id</c> instead of the context's service catalog.</summary>
+    public string? SwiftUrl { get; init; }
+
+    public string GuestLogContainerName { get; init; } = "database_logs";
+    public int GuestLogLimit { get; init; } = 1_000_000;
+    public int GuestLogExpiry { get; init; } = 2_592_000;
     public bool RootGrantOption { get; init; } = true;
 
     public required DatastoreOptions Datastore { get; init; }

@@ -73,29 +73,21 @@ def main():
     step('rpc_ping', lambda: api.rpc_ping())
     step('create_database', lambda: api.create_database([{'_name': 'py_db', '_character_set': None, '_collate': None}]))
 
-    def list_dbs():
+    def names_once_present(listing, name):
+        """Polls a paged listing (create_* are casts) until `name` shows up, or 20 s pass; returns the names."""
         deadline = time.time() + 20
         while True:
-            dbs, marker = api.list_databases()
-            names = [d['_name'] for d in dbs]
-            if 'py_db' in names or time.time() > deadline:
+            items, marker = listing()
+            names = [i['_name'] for i in items]
+            if name in names or time.time() > deadline:
                 return names
             time.sleep(0.2)
 
-    step('list_databases', list_dbs)
+    step('list_databases', lambda: names_once_present(api.list_databases, 'py_db'))
     step('create_user', lambda: api.create_user([{'_name': 'py_user', '_password': 'Py-Pass-1', '_host': '%',
                                                   '_databases': [], '_is_root': False}]))
 
-    def list_users():
-        deadline = time.time() + 20
-        while True:
-            users, marker = api.list_users()
-            names = [u['_name'] for u in users]
-            if 'py_user' in names or time.time() > deadline:
-                return names
-            time.sleep(0.2)
-
-    step('list_users', list_users)
+    step('list_users', lambda: names_once_present(api.list_users, 'py_user'))
     step('grant_access', lambda: api.grant_access('py_user', '%', ['py_db']))
     step('list_access', lambda: [d['_name'] for d in api.list_access('py_user', '%')])
     step('enable_root', lambda: sorted(api.enable_root().keys()))

@@ -6,19 +6,28 @@ namespace Trove.Guest.Testing;
 /// <summary>Picks loopback ports nobody listens on.</summary>
 public static class FreePorts
 {
-    // Test assemblies run in parallel processes: each starts at its own place in the range (by PID), so two processes
-    // rarely probe the same ports, and a port checked free here is not taken by a sibling before its server binds it.
-    private static int _next = 20000 + (int)((long)Environment.ProcessId * 7919 % 24000);
+    // Below the kernel's ephemeral range (32768+ here): a port found free there can be taken by any outgoing connection
+    // before our server binds it. Each test assembly (they run as parallel processes) gets a slice of its own, and
+    // walks it forward, so a port a test frees (a killed server it will restart) is not handed to anyone else.
+    private const int SliceSize = 7000;
+    private static readonly int First = (AppDomain.CurrentDomain.FriendlyName switch
+    {
+        var n when n.Contains("Agent", StringComparison.Ordinal) => 0,
+        var n when n.Contains("Messaging", StringComparison.Ordinal) => 1,
+        _ => 2,
+    }) * SliceSize + 10000;
+    private static readonly int Last = First + SliceSize - 1;
+    private static int _next = First + Environment.ProcessId % 1000;
 
-    /// <summary>A free port p (in 20000–44999) whose companions p + offsets are free too.</summary>
+    /// <summary>A free port p (in this assembly's slice of 10000–30999) whose companions p + offsets are free too.</summary>
     public static int Find(params int[] offsets)
     {
         for (var tries = 0; tries < 2000; tries++)
         {
             var port = Interlocked.Increment(ref _next);
-            if (port > 44999)
+            if (port + offsets.DefaultIfEmpty(0).Max() > Last)
             {
-                Interlocked.Exchange(ref _next, 20000);
+                Interlocked.Exchange(ref _next, First);
                 continue;
             }
             if (IsFree(port) && offsets.All(o => IsFree(port + o))) return port;

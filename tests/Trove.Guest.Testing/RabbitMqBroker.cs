@@ -16,7 +16,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
     private Process? _epmd;
     private Process? _server;
 
-    private RabbitMqBroker(int port, int epmdPort, string directory)
+    private RabbitMqBroker(int port, int distPort, int epmdPort, string directory)
     {
         Port = port;
         EpmdPort = epmdPort;
@@ -27,7 +27,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
             ["RABBITMQ_NODENAME"] = $"rabbit_tg_{port}@localhost",
             ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
             ["RABBITMQ_NODE_PORT"] = port.ToString(),
-            ["RABBITMQ_DIST_PORT"] = (port + 20000).ToString(),
+            ["RABBITMQ_DIST_PORT"] = distPort.ToString(),
             ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
             ["ERL_EPMD_PORT"] = epmdPort.ToString(),
             ["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = "-kernel inet_dist_use_interface {127,0,0,1}",
@@ -52,7 +52,8 @@ public sealed class RabbitMqBroker : IAsyncDisposable
 
     public static async Task<RabbitMqBroker> StartAsync()
     {
-        var port = FreePorts.Find(20000);
+        var port = FreePorts.Find();
+        var distPort = FreePorts.Find();
         var epmdPort = FreePorts.Find();
         var dir = Path.Combine(Path.GetTempPath(), $"trove-guest-rmq-{port}");
         if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);
@@ -60,7 +61,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "log"));
         await File.WriteAllTextAsync(Path.Combine(dir, "enabled_plugins"), "[].");
         await File.WriteAllTextAsync(Path.Combine(dir, "rabbitmq-env.conf"), "");
-        var broker = new RabbitMqBroker(port, epmdPort, dir);
+        var broker = new RabbitMqBroker(port, distPort, epmdPort, dir);
         broker._epmd = broker.Launch("epmd", ["-address", "127.0.0.1", "-port", epmdPort.ToString()], "epmd.out");
         await broker.StartNodeAsync();
         return broker;

@@ -374,12 +374,22 @@ public sealed class MysqlManager(
         {
             if (await check().ConfigureAwait(false)) return;
             if (await engine.GetStateAsync(ct).ConfigureAwait(false) == EngineState.Crashed)
-                throw new RpcFailureException("GuestError", "trove.common.exception", $"the database server exited while waiting for {what}");
+                throw new RpcFailureException("GuestError", "trove.common.exception",
+                    $"the database server exited while waiting for {what}{ErrorLogTail()}");
             if (DateTime.UtcNow > deadline)
                 throw new RpcFailureException("GuestError", "trove.common.exception", $"timed out after {options.StateChangeWaitTime.TotalSeconds} s waiting for {what}");
             await Task.Delay(pause, ct).ConfigureAwait(false);
             pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, options.StateChangePollTime.TotalMilliseconds));
         }
+    }
+
+    /// <summary>The server's last error lines, when the process supervisor keeps its error log (the first place to look).</summary>
+    private string ErrorLogTail()
+    {
+        var log = Path.Combine(options.Guest.StateDir, "mysqld.err");
+        if (!File.Exists(log)) return "";
+        var errors = File.ReadLines(log).Where(l => l.Contains("[ERROR]", StringComparison.Ordinal)).TakeLast(3).ToList();
+        return errors.Count == 0 ? "" : ": " + string.Join(" | ", errors);
     }
 
     private static async Task RunAsync(string tool, string[] args, string? stdin, CancellationToken ct)

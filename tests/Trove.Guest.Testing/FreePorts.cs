@@ -22,10 +22,13 @@ public static class FreePorts
     /// <summary>A free port p (in this assembly's slice of 10000–30999) whose companions p + offsets are free too.</summary>
     public static int Find(params int[] offsets)
     {
+        // The whole block [p, p + largest offset] is claimed at once, so a companion port (Swift's account, container and
+        // object servers) is never handed out again to someone else.
+        var span = offsets.DefaultIfEmpty(0).Max() + 1;
         for (var tries = 0; tries < 2000; tries++)
         {
-            var port = Interlocked.Increment(ref _next);
-            if (port + offsets.DefaultIfEmpty(0).Max() > Last)
+            var port = Interlocked.Add(ref _next, span) - span + 1;
+            if (port + span - 1 > Last)
             {
                 Interlocked.Exchange(ref _next, First);
                 continue;

@@ -50,36 +50,38 @@ def prepare_wall_time():
     s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
     conf_dir = start_agent(d, guest, f'engine_user = root\nengine_port = {port}\nengine_bind_address = 127.0.0.1\n')
     p = subprocess.Popen([agent, '--config-dir', conf_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = messaging.get_rpc_client(transport, messaging.Target(topic=f'guestagent.{guest}', version='1.1'), timeout=5)
-    deadline = time.monotonic() + 30
-    while True:  # the agent is up when it answers
-        try:
-            client.call({}, 'rpc_ping')
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    config = '[mysqld]\ninnodb_buffer_pool_size = 64M\ninnodb_log_file_size = 16M\nperformance_schema = OFF\n'
-    t0 = time.monotonic()
-    client.cast({}, 'prepare', packages=[], databases=[{'_name': 'db1', '_character_set': None, '_collate': None}],
-                memory_mb=512, users=[], device_path=None, mount_point=f'{d}/mnt', backup_info=None,
-                config_contents=config, root_password=None, overrides=None, cluster_config=None, snapshot=None,
-                modules=None, ds_version='10.11')
-    while True:
-        try:
-            names = [db['_name'] for db in client.call({}, 'list_databases', limit=None, marker=None, include_marker=False)[0]]
-            if 'db1' in names:
+    try:
+        client = messaging.get_rpc_client(transport, messaging.Target(topic=f'guestagent.{guest}', version='1.1'), timeout=5)
+        deadline = time.monotonic() + 30
+        while True:  # the agent is up when it answers
+            try:
+                client.call({}, 'rpc_ping')
                 break
-        except Exception:
-            pass
-        if time.monotonic() - t0 > 120:
-            raise RuntimeError('prepare did not finish in 120 s')
-        time.sleep(0.02)
-    wall = time.monotonic() - t0
-    p.terminate()
-    p.wait(30)
-    subprocess.run(['rm', '-rf', d])
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        config = '[mysqld]\ninnodb_buffer_pool_size = 64M\ninnodb_log_file_size = 16M\nperformance_schema = OFF\n'
+        t0 = time.monotonic()
+        client.cast({}, 'prepare', packages=[], databases=[{'_name': 'db1', '_character_set': None, '_collate': None}],
+                    memory_mb=512, users=[], device_path=None, mount_point=f'{d}/mnt', backup_info=None,
+                    config_contents=config, root_password=None, overrides=None, cluster_config=None, snapshot=None,
+                    modules=None, ds_version='10.11')
+        while True:
+            try:
+                names = [db['_name'] for db in client.call({}, 'list_databases', limit=None, marker=None, include_marker=False)[0]]
+                if 'db1' in names:
+                    break
+            except Exception:
+                pass
+            if time.monotonic() - t0 > 120:
+                raise RuntimeError('prepare did not finish in 120 s')
+            time.sleep(0.02)
+        wall = time.monotonic() - t0
+    finally:
+        p.terminate()
+        p.wait(30)
+        subprocess.run(['rm', '-rf', d])
     return {'peer': 'trove-guest-agent (AOT)', 'prepare_wall_s': round(wall, 3)}
 
 

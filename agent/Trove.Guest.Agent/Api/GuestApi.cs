@@ -7,6 +7,7 @@ using Trove.Guest.Agent.Managers.Mysql;
 using Trove.Guest.Agent.Models;
 using Trove.Guest.Agent.Modules;
 using Trove.Guest.Agent.Volumes;
+using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Server;
 
 namespace Trove.Guest.Agent.Api;
@@ -199,7 +200,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
     private static IReadOnlyList<MysqlUser> Users(RpcRequest r, string name) =>
         (r.Arguments[name] as JsonArray ?? throw RpcFailureException.TypeError($"{r.Method}() argument '{name}' must be a list")).Select(MysqlUser.FromJson).ToList();
 
-    private static string? StrArg(RpcArguments a, string name) => a[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+    private static string? StrArg(RpcArguments a, string name) => a[name].AsString();
 
     private static string? Str(RpcRequest r, string name) => StrArg(r.Arguments, name);
 

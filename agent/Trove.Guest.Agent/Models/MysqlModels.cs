@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Trove.Guest.Messaging.Protocol;
 using Trove.Guest.Messaging.Server;
 
 namespace Trove.Guest.Agent.Models;
@@ -19,7 +20,7 @@ public sealed record MysqlDatabase(string Name, string? CharacterSet = null, str
         _ => throw RpcFailureException.ValueError("a database must be an object with '_name'"),
     };
 
-    internal static string? Str(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    internal static string? Str(JsonObject o, string key) => o[key].AsString();
 }
 
 /// <summary>A user as Trove's guest API carries it: <c>{"_name", "_password", "_host", "_databases", "_is_root"}</c>.</summary>

@@ -254,7 +254,7 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
         {
             // REVOKE of a grant that does not exist is an error (1141): revoke only what is there.
             var granted = await QueryAsync(c, tx, "SELECT COUNT(*) FROM mysql.db WHERE User = @u AND Host = @h AND Db = @d", ct,
-                ("@u", name), ("@h", host), ("@d", database.Replace("\\", "\\\\").Replace("_", "\\_").Replace("%", "\\%"))).ConfigureAwait(false);
+                ("@u", name), ("@h", host), ("@d", MysqlNames.GrantPattern(database))).ConfigureAwait(false);
             if (granted[0][0] != "0")
                 await ExecAsync(c, tx, $"REVOKE ALL ON {MysqlNames.GrantTarget(database)} FROM {MysqlNames.Account(name, host)}", ct).ConfigureAwait(false);
         });

@@ -96,7 +96,11 @@ public static partial class MysqlNames
     /// <c>app_db</c> also opens <c>appXdb</c>), so they are escaped.
     /// </summary>
     public static string GrantTarget(string database) =>
-        Identifier(database.Replace("\\", "\\\\").Replace("_", "\\_").Replace("%", "\\%")) + ".*";
+        Identifier(GrantPattern(database)) + ".*";
+
+    /// <summary>A database name as MariaDB stores it in <c>mysql.db</c> after such a grant: backslash, '_' and '%' escaped.</summary>
+    public static string GrantPattern(string database) =>
+        database.Replace("\\", "\\\\").Replace("_", "\\_").Replace("%", "\\%");
 
     /// <summary>Undoes <see cref="GrantTarget"/>'s escaping for a name read back from <c>mysql.db</c>.</summary>
     public static string FromGrantPattern(string pattern)

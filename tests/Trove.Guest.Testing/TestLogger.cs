@@ -7,10 +7,19 @@ public sealed class TestLogger : ILogger
 {
     private readonly List<string> _lines = [];
     private readonly Lock _lock = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
     public IReadOnlyList<string> Lines
     {
         get { lock (_lock) return _lines.ToList(); }
+    }
+
+    /// <summary>Warnings and errors first, then the last lines: what a failure message quotes (long ones are cut in the middle).</summary>
+    public string Digest(int lastLines = 15)
+    {
+        var lines = Lines;
+        var bad = lines.Where(l => l.Contains("] Warning: ") || l.Contains("] Error: ") || l.Contains("] Critical: ")).Take(20);
+        return "warnings and errors:\n" + string.Join("\n", bad) + "\nlast lines:\n" + string.Join("\n", lines.TakeLast(lastLines));
     }
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
@@ -19,7 +28,8 @@ public sealed class TestLogger : ILogger
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         if (!IsEnabled(logLevel)) return;
-        lock (_lock) _lines.Add($"{logLevel}: {formatter(state, exception)}");
+        // The time since the logger was made: a failure on a slow CI machine shows where the time went.
+        lock (_lock) _lines.Add($"[{_clock.Elapsed.TotalSeconds:F1}s] {logLevel}: {formatter(state, exception)}");
     }
 }
 

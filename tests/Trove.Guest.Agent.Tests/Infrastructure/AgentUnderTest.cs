@@ -102,8 +102,12 @@ public sealed class AgentUnderTest : IAsyncDisposable
         !includedir {Options.Guest.EngineConfigDir}/conf.d/
         """;
 
-    /// <summary>Casts prepare the way the taskmanager does and waits for the final heartbeat.</summary>
-    public async Task PrepareAsync(JsonObject? extra = null)
+    /// <summary>
+    /// Casts prepare the way the taskmanager does, with a <c>trove_notification</c> in the context, and waits for the
+    /// guest's end-of-operation notification: that comes after the databases and users of the request exist (they are
+    /// created after the final heartbeat, as in Trove), or with the error when prepare failed.
+    /// </summary>
+    public async Task PrepareAsync(JsonObject? extra = null, bool expectFailure = false)
     {
         var args = new JsonObject
         {
@@ -123,18 +127,28 @@ public sealed class AgentUnderTest : IAsyncDisposable
             ["ds_version"] = "10.11",
         };
         foreach (var (k, v) in extra ?? []) args[k] = v?.DeepClone();
-        await Client.CastAsync(new RpcTarget(Options.Topic, Version: "1.1"), "prepare", args);
-        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var requestId = "req-prepare-" + Guid.NewGuid().ToString("N")[..12];
+        var context = new JsonObject
+        {
+            ["trove_notification"] = new JsonObject
+            {
+                ["request_id"] = requestId, ["server_type"] = "taskmanager", ["tenant_id"] = "p1",
+                ["notification_classname"] = "trove.common.notification.DBaaSInstanceCreate",
+            },
+        };
+        await Client.CastAsync(new RpcTarget(Options.Topic, Version: "1.1"), "prepare", args, context);
+        var deadline = DateTime.UtcNow.AddSeconds(150);
         while (DateTime.UtcNow < deadline)
         {
-            var statuses = Conductor.Statuses.ToList();
-            if (statuses.Contains(ServiceStatus.Healthy)) return;
-            if (statuses.Contains(ServiceStatus.FailedToSpawn) && extra?.ContainsKey("config_contents") != true)
-                throw new InvalidOperationException("prepare failed:\n" + LogText);
-            if (statuses.Contains(ServiceStatus.FailedToSpawn)) return;
+            var ended = Conductor.Received.FirstOrDefault(r => r.Method is "notify_end" or "notify_exc_info"
+                && r.Args["serialized_notification"]?["request_id"]?.GetValue<string>() == requestId);
+            if (ended.Method == "notify_end" && !expectFailure) return;
+            if (ended.Method == "notify_exc_info" && expectFailure) return;
+            if (ended.Method is not null)
+                throw new InvalidOperationException($"prepare ended with {ended.Method} ({ended.Args.ToJsonString()}):\n{LogText}");
             await Task.Delay(100);
         }
-        throw new TimeoutException("prepare did not finish in 90 s: " + string.Join(", ", Conductor.Statuses));
+        throw new TimeoutException($"prepare did not end in 150 s (statuses: {string.Join(", ", Conductor.Statuses)}):\n{LogText}");
     }
 
     public Task<JsonNode?> CallAsync(string method, JsonObject? args = null, string version = "1.0") =>

@@ -133,7 +133,7 @@ public sealed class AgentLifecycleTests(BrokerFixture broker)
     public async Task Prepare_with_a_broken_config_reports_failed_to_spawn()
     {
         await using var agent = await AgentUnderTest.StartAsync(broker.Url);
-        await agent.PrepareAsync(new JsonObject { ["config_contents"] = agent.ConfigContents.Replace("max_connections = 100", "no_such_option_at_all = 1") });
+        await agent.PrepareAsync(new JsonObject { ["config_contents"] = agent.ConfigContents.Replace("max_connections = 100", "no_such_option_at_all = 1") }, expectFailure: true);
         agent.Conductor.Statuses.Should().Contain(ServiceStatus.FailedToSpawn).And.NotContain(ServiceStatus.Healthy);
         File.Exists(Path.Combine(agent.Options.Guest.StateDir, ".guestagent.prepare.end")).Should().BeFalse();
     }

@@ -26,7 +26,7 @@ public sealed class TroveGuestApiClientTests(BrokerFixture broker)
 
         var steps = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonNode.Parse(l)!.AsObject()).ToDictionary(o => o["step"]!.GetValue<string>());
-        steps.Values.Where(s => s.ContainsKey("error")).Should().BeEmpty($"every step succeeds (stderr: {run.Stderr[^Math.Min(run.Stderr.Length, 1500)..]}; agent log: {agent.LogText})");
+        steps.Values.Where(s => s.ContainsKey("error")).Should().BeEmpty($"every step succeeds (statuses: {string.Join(", ", agent.Conductor.Statuses.Distinct())}; agent log {agent.Log.Digest()}; driver stderr: {run.Stderr[^Math.Min(run.Stderr.Length, 800)..]})");
         steps["prepare"]["result"]!.GetValue<string>().Should().Be("prepared");
         steps["rpc_ping"]["result"]!.GetValue<bool>().Should().BeTrue();
         steps["list_databases"]["result"]!.AsArray().Select(n => n!.GetValue<string>()).Should().Contain("py_db");

@@ -59,7 +59,7 @@ def main():
     def prepare():
         api.prepare(memory_mb=512, packages='', databases=[], users=[], device_path=None,
                     mount_point='/var/lib/mysql', config_contents=config, ds_version='10.11')
-        deadline = time.time() + 90
+        deadline = time.time() + 150
         while True:
             try:
                 api.list_databases()

@@ -4,7 +4,8 @@
 Usage: footprint.py AGENT_BINARY RABBIT_URL [RUNS]
 Ours: the agent is started with NOTIFY_SOCKET pointing at a socket of ours, as systemd does for Type=notify; the time
 from exec to the READY=1 datagram is start-to-READY (READY is sent once the agent consumes from its topic). Idle RSS is
-VmRSS 3 s after READY. Then SIGTERM, and STOPPING=1 and exit are checked.
+VmRSS 3 s after READY, and again 9 s later (two more heartbeats): the working set the idle loop keeps. The agent pages
+out its start-up-only code once READY (trim_startup_memory); a few runs with that off show what it saves. Then SIGTERM, and STOPPING=1 and exit are checked.
 Reference: the same process measures `import trove.cmd.guest` plus the MySQL and MariaDB managers (python3-trove's guest
 agent before it even connects) in a fresh interpreter: wall time and max RSS.
 Prepare: one more agent is started and sent `prepare` (a cast, as the taskmanager sends it) by a real oslo.messaging
@@ -31,7 +32,7 @@ def start_agent(d, guest_id, extra=''):
     with open(os.path.join(conf, 'guest_info.conf'), 'w') as f:
         f.write(f'[DEFAULT]\nguest_id = {guest_id}\ndatastore_manager = mariadb\n')
     with open(os.path.join(conf, 'trove-guestagent.conf'), 'w') as f:
-        f.write(f'[DEFAULT]\ntransport_url = {url}\ncontrol_exchange = trove\n'
+        f.write(f'[DEFAULT]\ntransport_url = {url}\ncontrol_exchange = trove\nreport_interval = 5\n'
                 f'[mariadb]\nmount_point = {d}/mnt\n[trove_guest]\nengine_supervisor = process\n'
                 f'engine_socket = {d}/m.sock\nstate_dir = {d}/state\nengine_config_dir = {d}/etc\n{extra}')
     return conf
@@ -78,16 +79,18 @@ def prepare_wall_time():
                 raise RuntimeError('prepare did not finish in 120 s')
             time.sleep(0.02)
         wall = time.monotonic() - t0
+        time.sleep(10)  # idle with a running MariaDB: heartbeats now ping it over MySqlConnector
+        prepared_rss = rss_kb(p.pid)
     finally:
         p.terminate()
         p.wait(30)
         subprocess.run(['rm', '-rf', d])
-    return {'peer': 'trove-guest-agent (AOT)', 'prepare_wall_s': round(wall, 3)}
+    return {'peer': 'trove-guest-agent (AOT)', 'prepare_wall_s': round(wall, 3), 'prepared_idle_rss_mb': round(prepared_rss / 1024, 1)}
 
 
-def run_ours(i):
+def run_ours(i, trim=True):
     d = tempfile.mkdtemp(prefix='tgfp-')
-    conf = start_agent(d, f'footprint-{os.getpid()}-{i}')
+    conf = start_agent(d, f'footprint-{os.getpid()}-{i}', f'trim_startup_memory = {str(trim).lower()}\n')
     sock_path = os.path.join(d, 'notify.sock')
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sock_path)
@@ -100,13 +103,15 @@ def run_ours(i):
     assert 'READY=1' in msg, msg
     time.sleep(3)
     rss = rss_kb(p.pid)
+    time.sleep(9)  # two more heartbeats (report_interval = 5): the working set the idle loop keeps
+    rss_later = rss_kb(p.pid)
     p.terminate()
     stopping = s.recv(4096).decode()
     rc = p.wait(30)
     s.close()
     subprocess.run(['rm', '-rf', d])
-    return {'peer': 'trove-guest-agent (AOT)', 'start_to_ready_s': round(ready, 3), 'idle_rss_mb': round(rss / 1024, 1),
-            'stopping': 'STOPPING=1' in stopping, 'exit_code': rc}
+    return {'peer': 'trove-guest-agent (AOT)', 'trim_startup_memory': trim, 'start_to_ready_s': round(ready, 3),
+            'idle_rss_mb': round(rss / 1024, 1), 'idle_rss_after_12s_mb': round(rss_later / 1024, 1), 'stopping': 'STOPPING=1' in stopping, 'exit_code': rc}
 
 
 def run_python():
@@ -120,16 +125,20 @@ def run_python():
 
 
 ours = [run_ours(i) for i in range(runs)]
+untrimmed = [run_ours(runs + i, trim=False) for i in range(min(runs, 3))]
 ref = [run_python() for _ in range(runs)]
 prep = [prepare_wall_time() for _ in range(min(runs, 3))]
-for r in ours + ref + prep:
+for r in ours + untrimmed + ref + prep:
     print(json.dumps(r))
 med = statistics.median
 summary = {
     'summary': 'agent footprint', 'runs': runs,
     'ours_start_to_ready_s': med(r['start_to_ready_s'] for r in ours), 'ours_idle_rss_mb': med(r['idle_rss_mb'] for r in ours),
+    'ours_idle_rss_after_12s_mb': med(r['idle_rss_after_12s_mb'] for r in ours),
+    'ours_idle_rss_untrimmed_mb': med(r['idle_rss_mb'] for r in untrimmed),
     'python_import_s': med(r['process_to_imported_s'] for r in ref), 'python_rss_mb': med(r['rss_mb'] for r in ref),
     'ours_prepare_wall_s': round(med(r['prepare_wall_s'] for r in prep), 3),
+    'ours_prepared_idle_rss_mb': med(r['prepared_idle_rss_mb'] for r in prep),
     'loadavg': open('/proc/loadavg').read().split()[:3],
 }
 summary['rss_ratio'] = round(summary['python_rss_mb'] / summary['ours_idle_rss_mb'], 1)

@@ -106,6 +106,7 @@ public static class AgentConfigLoader
             TemplatesDir = r.String(G, "templates_dir", "/usr/share/trove-guest/templates")!,
             ReportHealthy = r.Bool(G, "report_healthy", true),
             Watchdog = r.Bool(G, "watchdog", true),
+            TrimStartupMemory = r.Bool(G, "trim_startup_memory", true),
         };
         var options = new AgentOptions
         {

@@ -100,4 +100,7 @@ public sealed record TroveGuestOptions
 
     /// <summary><c>watchdog</c>: ping systemd's watchdog when WATCHDOG_USEC is set.</summary>
     public bool Watchdog { get; init; } = true;
+
+    /// <summary><c>trim_startup_memory</c>: once READY, page out the executable's start-up-only code (see StartupMemoryTrimmer).</summary>
+    public bool TrimStartupMemory { get; init; } = true;
 }

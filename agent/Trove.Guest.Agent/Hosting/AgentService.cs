@@ -23,6 +23,11 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
         await _runtime.StartAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Guest agent {GuestId} ({Manager}) serving {Topic}", options.GuestId, options.DatastoreManager, options.Topic);
         notifier.Notify(ServiceState.Ready);
+        if (options.Guest.TrimStartupMemory)
+        {
+            var trimmed = StartupMemoryTrimmer.TrimExecutableMappings(logger);
+            logger.LogDebug("Paged out {Bytes} bytes of start-up code", trimmed);
+        }
         _loops = Task.WhenAll(HeartbeatLoopAsync(_stopping.Token), WatchdogLoopAsync(_stopping.Token));
     }
 

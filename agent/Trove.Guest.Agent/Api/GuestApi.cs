@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Managers.Mysql;
@@ -16,15 +17,15 @@ namespace Trove.Guest.Agent.Api;
 /// Trove's guest API (guest-contract §1) mapped onto the MySQL/MariaDB manager: method names and argument names
 /// exactly as trove/guestagent/api.py sends them, at API version 1.1 (which also serves 1.0 requests).
 /// </summary>
-public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeManager volumes, ModuleStore modules, ConductorClient conductor,
-    ILogger<GuestApi> logger)
+public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBackups backups, VolumeManager volumes, ModuleStore modules,
+    ConductorClient conductor, ILogger<GuestApi> logger)
 {
     public const string Version = "1.1";
 
     /// <summary>Methods of later issues: each answers with a clear remote error until it is built.</summary>
     private static readonly string[] NotYet =
     [
-        "create_backup", "get_replication_snapshot", "attach_replica", "detach_replica", "get_replica_context",
+        "get_replication_snapshot", "attach_replica", "detach_replica", "get_replica_context",
         "make_read_only", "enable_as_master", "demote_replication_master", "get_last_txn", "get_latest_txn_id",
         "wait_for_txn", "cleanup_source_on_replica_detach",
     ];
@@ -33,7 +34,9 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
     {
         var e = new RpcEndpoint(Version)
             .Map("rpc_ping", (_, _) => Json(true))
-            .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), ct)))
+            .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), r.Context, ct)))
+            .Map("create_backup", (r, ct) => Notified(r, ct, false, () => backups.CreateAsync(BackupRequest.FromJson(r.Arguments["backup_info"]), r.Context, ct)))
+            .Map("backup_required_for_replication", (_, _) => Json(true))
             .Map("restart", async (_, ct) => { await manager.RestartAsync(ct); return null; })
             .Map("rebuild", async (r, ct) => { await manager.RebuildAsync(Str(r, "config_contents"), r.Arguments["config_overrides"] as JsonObject, ct); return null; })
             .Map("stop_db", async (_, ct) => { await manager.StopDbAsync(ct); return null; })
@@ -189,7 +192,7 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, VolumeM
         ConfigContents: StrArg(a, "config_contents"),
         RootPassword: StrArg(a, "root_password"),
         Overrides: a["overrides"] as JsonObject,
-        BackupInfo: a["backup_info"],
+        Restore: RestoreRequest.FromJson(a["backup_info"]),
         Snapshot: a["snapshot"],
         DatastoreVersion: StrArg(a, "ds_version") ?? options.DatastoreVersion,
         MemoryMb: a["memory_mb"] is JsonValue m && m.TryGetValue<int>(out var mb) && mb > 0 ? mb : 1024);

@@ -45,6 +45,14 @@ public sealed class ConductorClient(RpcClient client, AgentOptions options, ILog
             ["payload"] = new JsonObject { ["service_status"] = status },
         }, ct);
 
+    /// <summary>update_backup (guest-contract §3.1): <paramref name="fields"/> are backup columns (state, size, checksum, location, backup_type...).</summary>
+    public Task UpdateBackupAsync(string backupId, JsonObject fields, CancellationToken ct)
+    {
+        var args = new JsonObject { ["instance_id"] = options.GuestId, ["backup_id"] = backupId, ["sent"] = NextSent() };
+        foreach (var (key, value) in fields) args[key] = value?.DeepClone();
+        return CastAsync("update_backup", args, ct);
+    }
+
     public Task ReportRootAsync(CancellationToken ct) =>
         CastAsync("report_root", new JsonObject { ["instance_id"] = options.GuestId, ["user"] = "root" }, ct);
 

@@ -18,6 +18,9 @@ public sealed class StatusReporter(AgentOptions options, ConductorClient conduct
     /// <summary>The last status sent.</summary>
     public string? LastStatus { get; private set; }
 
+    /// <summary>report_root: the instance has root enabled (after a restore of a source that had it).</summary>
+    public Task ReportRootAsync(CancellationToken ct) => conductor.ReportRootAsync(ct);
+
     public async Task BeginPrepareAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(options.Guest.StateDir);

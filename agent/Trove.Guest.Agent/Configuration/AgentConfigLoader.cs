@@ -133,8 +133,44 @@ public static class AgentConfigLoader
             GuestLogExpiry = r.Int(D, "guest_log_expiry", 2_592_000, 0, int.MaxValue),
             Datastore = datastore,
             Guest = guest,
+            Backup = ReadBackup(r),
         };
         unused = r.UnusedKeys;
         return options;
+    }
+
+    private static BackupOptions ReadBackup(ConfigReader r)
+    {
+        const string D = "DEFAULT";
+        const string G = AgentOptions.OurSection;
+        var backup = new BackupOptions
+        {
+            Storage = r.Choice(D, "storage_strategy", BackupStorageKind.Swift, new Dictionary<string, BackupStorageKind>
+            {
+                ["swift"] = BackupStorageKind.Swift, ["swiftstorage"] = BackupStorageKind.Swift, ["local"] = BackupStorageKind.Local,
+            }),
+            SwiftContainer = r.String(D, "backup_swift_container", "database_backups")!,
+            SegmentMaxSize = r.Long(D, "backup_segment_max_size", 2L << 30, 1 << 20, 5L << 30),
+            AesCbcKey = r.String(D, "backup_aes_cbc_key") is { Length: > 0 } cbc ? cbc : null,
+            LocalDirectory = r.String(G, "backup_local_dir", "/var/lib/trove-guest/backups")!,
+            Compression = r.Choice(G, "backup_compression", BackupCompressionKind.Zstd, new Dictionary<string, BackupCompressionKind>
+            {
+                ["zstd"] = BackupCompressionKind.Zstd, ["gzip"] = BackupCompressionKind.Gzip,
+            }),
+            CompressionLevel = r.Int(G, "backup_compression_level", 0, 0, 19),
+            CompressionThreads = r.Int(G, "backup_compression_threads", 0, 0, 256),
+            Encryption = r.Choice(G, "backup_encryption", BackupEncryptionKind.None, new Dictionary<string, BackupEncryptionKind>
+            {
+                ["none"] = BackupEncryptionKind.None, ["openssl-cbc"] = BackupEncryptionKind.OpenSslCbc, ["aes-gcm"] = BackupEncryptionKind.AesGcm,
+            }),
+            EncryptionKey = r.String(G, "backup_encryption_key") is { Length: > 0 } gcm ? gcm : null,
+            Parallel = r.Int(G, "backup_parallel", 2, 1, 64),
+            PrepareMemory = r.String(G, "backup_prepare_memory", "256M")!,
+        };
+        if (backup.Encryption == BackupEncryptionKind.OpenSslCbc && backup.AesCbcKey is null)
+            throw new ConfigException("[trove_guest] backup_encryption = openssl-cbc needs [DEFAULT] backup_aes_cbc_key");
+        if (backup.Encryption == BackupEncryptionKind.AesGcm && backup.EncryptionKey is null)
+            throw new ConfigException("[trove_guest] backup_encryption = aes-gcm needs [trove_guest] backup_encryption_key");
+        return backup;
     }
 }

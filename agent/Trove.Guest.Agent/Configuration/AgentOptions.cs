@@ -48,6 +48,7 @@ public sealed record AgentOptions
 
     public required DatastoreOptions Datastore { get; init; }
     public required TroveGuestOptions Guest { get; init; }
+    public BackupOptions Backup { get; init; } = new();
 
     public string Topic => $"guestagent.{GuestId}";
 }

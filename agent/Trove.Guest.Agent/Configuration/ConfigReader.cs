@@ -23,11 +23,14 @@ internal sealed class ConfigReader(IniDocument document)
             : value;
     }
 
-    public int Int(string section, string key, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    public int Int(string section, string key, int fallback, int min = int.MinValue, int max = int.MaxValue) =>
+        (int)Long(section, key, fallback, min, max);
+
+    public long Long(string section, string key, long fallback, long min = long.MinValue, long max = long.MaxValue)
     {
         _used.Add((section, key));
         if (!document.TryGet(section, key, out var value, out var source)) return fallback;
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
+        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
             throw ConfigException.For(source, $"'{value}' is not an integer");
         if (i < min || i > max) throw ConfigException.For(source, $"{i} is out of range [{min}, {max}]");
         return i;

@@ -36,10 +36,13 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
             ? new ChildProcessEngine(options, loggers.CreateLogger<ChildProcessEngine>())
             : new SystemdUnitEngine(options, loggers.CreateLogger<SystemdUnitEngine>());
         var volumes = new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
-        Manager = new MysqlManager(options, _engine, Status, volumes, loggers.CreateLogger<MysqlManager>());
+        var mariaDb = options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
+        var backups = new MysqlBackups(options, conductor, mariaDb, loggers.CreateLogger<MysqlBackups>());
+        Manager = new MysqlManager(options, _engine, Status, volumes, backups, loggers.CreateLogger<MysqlManager>());
         await Manager.InitializeAsync(ct).ConfigureAwait(false);
+        await backups.FailInterruptedAsync(ct).ConfigureAwait(false);
 
-        var api = new GuestApi(options, Manager, volumes, new Modules.ModuleStore(options), conductor, loggers.CreateLogger<GuestApi>());
+        var api = new GuestApi(options, Manager, backups, volumes, new Modules.ModuleStore(options), conductor, loggers.CreateLogger<GuestApi>());
         IRpcSerializer serializer = options.InstanceRpcEncrKey is { } key ? SecureSerializer.ForTroveKey(key) : PlainSerializer.Instance;
         _server = new RpcServer(
             new RpcServerOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange, Topic = options.Topic, Server = options.GuestId },

@@ -103,11 +103,94 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         }
     }
 
+    /// <summary>
+    /// Streams <paramref name="content"/> into an object with chunked transfer (no length needed up front) and returns
+    /// the ETag Swift computed, for the caller to compare with its own MD5.
+    /// </summary>
+    public async Task<string> PutStreamAsync(string container, string name, Stream content, IReadOnlyDictionary<string, string> headers, CancellationToken ct)
+    {
+        using var request = Request(HttpMethod.Put, Url(container, name));
+        request.Content = new StreamContent(content, 1 << 20);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        request.Headers.TransferEncodingChunked = true;
+        foreach (var (key, value) in headers) request.Headers.TryAddWithoutValidation(key, value);
+        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+        await EnsureAsync(response, $"PUT {container}/{name}").ConfigureAwait(false);
+        return ETagOf(response);
+    }
+
+    /// <summary>Stores <paramref name="body"/> (a manifest, an empty copy request) with the headers; returns the ETag.</summary>
+    public async Task<string> PutAsync(string container, string name, string? query, string body, IReadOnlyDictionary<string, string> headers, CancellationToken ct)
+    {
+        using var request = Request(HttpMethod.Put, Url(container, name, query));
+        request.Content = new StringContent(body);
+        foreach (var (key, value) in headers) request.Headers.TryAddWithoutValidation(key, value);
+        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+        await EnsureAsync(response, $"PUT {container}/{name}").ConfigureAwait(false);
+        return ETagOf(response);
+    }
+
+    /// <summary>The object's headers (names lower-cased), or null when it does not exist.</summary>
+    public async Task<IReadOnlyDictionary<string, string>?> HeadObjectAsync(string container, string name, CancellationToken ct)
+    {
+        using var response = await http.SendAsync(Request(HttpMethod.Head, Url(container, name)), ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        await EnsureAsync(response, $"HEAD {container}/{name}").ConfigureAwait(false);
+        return HeadersOf(response);
+    }
+
+    /// <summary>The object's body as a stream (the response stays open until the stream is disposed), and its headers.</summary>
+    public async Task<(Stream Body, IReadOnlyDictionary<string, string> Headers)> GetStreamAsync(string container, string name, CancellationToken ct)
+    {
+        var response = await http.SendAsync(Request(HttpMethod.Get, Url(container, name)), HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        try
+        {
+            await EnsureAsync(response, $"GET {container}/{name}").ConfigureAwait(false);
+            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            return (new ResponseOwningStream(body, response), HeadersOf(response));
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private static string ETagOf(HttpResponseMessage response) =>
+        (response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("Etag", out var v) ? v.First() : "")).Trim('"');
+
+    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, values) in response.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
+        foreach (var (key, values) in response.Content.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
+        if (headers.TryGetValue("etag", out var etag)) headers["etag"] = etag.Trim('"');
+        return headers;
+    }
+
     public async Task DeleteObjectAsync(string container, string name, CancellationToken ct)
     {
         using var response = await http.SendAsync(Request(HttpMethod.Delete, Url(container, name)), ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return;
         await EnsureAsync(response, $"DELETE {container}/{name}").ConfigureAwait(false);
+    }
+
+    /// <summary>A response body that disposes its response with it.</summary>
+    private sealed class ResponseOwningStream(Stream body, HttpResponseMessage response) : Trove.Guest.Agent.IO.ReadOnlyStream
+    {
+        public override int Read(Span<byte> buffer) => body.Read(buffer);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => body.ReadAsync(buffer, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                body.Dispose();
+                response.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what)

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using CliWrap;
 using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Engines;
@@ -21,7 +22,7 @@ public sealed record PrepareRequest(
     string? ConfigContents,
     string? RootPassword,
     JsonObject? Overrides,
-    JsonNode? BackupInfo,
+    RestoreRequest? Restore,
     JsonNode? Snapshot,
     string? DatastoreVersion,
     int MemoryMb = 1024);
@@ -36,6 +37,7 @@ public sealed class MysqlManager(
     IDatabaseEngine engine,
     StatusReporter status,
     VolumeManager volumes,
+    MysqlBackups backups,
     ILogger<MysqlManager> logger)
 {
     private const string OsAdmin = "os_admin";
@@ -85,7 +87,7 @@ public sealed class MysqlManager(
 
     // ---- prepare ------------------------------------------------------------------------------------------------
 
-    public async Task PrepareAsync(PrepareRequest request, CancellationToken ct)
+    public async Task PrepareAsync(PrepareRequest request, JsonObject context, CancellationToken ct)
     {
         await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -93,10 +95,11 @@ public sealed class MysqlManager(
             await status.BeginPrepareAsync(ct).ConfigureAwait(false);
             try
             {
-                if (request.BackupInfo is not null && request.BackupInfo.GetValueKind() != System.Text.Json.JsonValueKind.Null)
-                    throw new RpcFailureException("GuestError", "trove.common.exception", "restoring from a backup is not implemented by this agent yet");
-                await PrepareDatadirAsync(request, ct).ConfigureAwait(false);
+                await PrepareDatadirAsync(request, context, ct).ConfigureAwait(false);
                 await SecureAsync(ct).ConfigureAwait(false);
+                // A restored instance keeps the source's root@'%': Trove shows it as root-enabled (guest-contract §2.2 step 10).
+                if (request.Restore is not null && await Admin.IsRootEnabledAsync(ct).ConfigureAwait(false))
+                    await status.ReportRootAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -130,7 +133,7 @@ public sealed class MysqlManager(
         }
     }
 
-    private async Task PrepareDatadirAsync(PrepareRequest request, CancellationToken ct)
+    private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, CancellationToken ct)
     {
         var device = request.DevicePath ?? options.Datastore.DevicePath;
         if (!string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device)))
@@ -150,6 +153,12 @@ public sealed class MysqlManager(
         _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
         if (request.Overrides is { Count: > 0 } overrides) _files.MergeUserOverrides(overrides);
 
+        if (request.Restore is { } restore)
+        {
+            await backups.RestoreAsync(restore, context, ct).ConfigureAwait(false);
+            await StartRestoredAsync(ct).ConfigureAwait(false);
+            return;
+        }
         if (!Directory.EnumerateFileSystemEntries(DataDir).Any())
         {
             logger.LogInformation("Initialising {DataDir}", DataDir);
@@ -163,6 +172,32 @@ public sealed class MysqlManager(
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first start of restored data (guest-contract §2.4): the source's root may have had a password, so the server
+    /// runs once with an init file that gives <c>root@localhost</c> socket authentication back to the OS root, which
+    /// <see cref="SecureAsync"/> then uses to set a new <c>os_admin</c>. The init file and its option are removed as soon
+    /// as the server answers.
+    /// </summary>
+    private async Task StartRestoredAsync(CancellationToken ct)
+    {
+        var init = Path.Combine(CredentialsDir, "restore-init.sql");
+        await File.WriteAllTextAsync(init, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
+        File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        if (options.Guest.EngineUser != "root") await RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);
+        _files.WriteOverride("40-restore", "init", new Dictionary<string, string> { ["init-file"] = init });
+        try
+        {
+            File.Delete(StoppedMarker);
+            await engine.StartAsync(ct).ConfigureAwait(false);
+            await WaitUntilAsync(() => RootQueryOkAsync(ct), "the restored database to accept connections", ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _files.RemoveOverride("40-restore", "init");
+            File.Delete(init);
+        }
     }
 
     private string InstallDbTool => File.Exists("/usr/bin/mariadb-install-db") ? "/usr/bin/mariadb-install-db" : "mysql_install_db";

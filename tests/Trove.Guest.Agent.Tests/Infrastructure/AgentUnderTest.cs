@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
@@ -39,7 +40,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
 
     public string LogText => string.Join("\n", Log.Lines);
 
-    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null)
+    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null, Func<AgentOptions, AgentOptions>? configure = null)
     {
         var id = Guid.NewGuid().ToString();
         var root = Path.Combine("/tmp", "tga-" + id[..8]);
@@ -76,6 +77,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
                 TemplatesDir = Path.Combine(RepoPaths.Root, "templates"),
             },
         };
+        if (configure is not null) options = configure(options);
         var conductor = await TestConductor.StartAsync(brokerUrl, exchange, conductorQueue,
             key is null ? null : new ConductorHostSerializer(i => i == id ? new TroveCbcCipher(key) : null));
         var log = new TestLogger();
@@ -107,7 +109,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
     /// guest's end-of-operation notification: that comes after the databases and users of the request exist (they are
     /// created after the final heartbeat, as in Trove), or with the error when prepare failed.
     /// </summary>
-    public async Task PrepareAsync(JsonObject? extra = null, bool expectFailure = false)
+    public async Task PrepareAsync(JsonObject? extra = null, bool expectFailure = false, JsonObject? context = null)
     {
         var args = new JsonObject
         {
@@ -128,14 +130,12 @@ public sealed class AgentUnderTest : IAsyncDisposable
         };
         foreach (var (k, v) in extra ?? []) args[k] = v?.DeepClone();
         var requestId = "req-prepare-" + Guid.NewGuid().ToString("N")[..12];
-        var context = new JsonObject
+        context = (JsonObject?)context?.DeepClone() ?? [];
+        context.Add("trove_notification", new JsonObject
         {
-            ["trove_notification"] = new JsonObject
-            {
-                ["request_id"] = requestId, ["server_type"] = "taskmanager", ["tenant_id"] = "p1",
-                ["notification_classname"] = "trove.common.notification.DBaaSInstanceCreate",
-            },
-        };
+            ["request_id"] = requestId, ["server_type"] = "taskmanager", ["tenant_id"] = "p1",
+            ["notification_classname"] = "trove.common.notification.DBaaSInstanceCreate",
+        });
         await Client.CastAsync(new RpcTarget(Options.Topic, Version: "1.1"), "prepare", args, context);
         var deadline = DateTime.UtcNow.AddSeconds(150);
         while (DateTime.UtcNow < deadline)
@@ -149,6 +149,18 @@ public sealed class AgentUnderTest : IAsyncDisposable
             await Task.Delay(100);
         }
         throw new TimeoutException($"prepare did not end in 150 s (statuses: {string.Join(", ", Conductor.Statuses)}):\n{LogText}");
+    }
+
+    /// <summary>Runs SQL as the OS root over the server's socket (as an operator would) and returns the rows, tab-separated.</summary>
+    public async Task<string> SqlAsync(string sql)
+    {
+        var result = await CliWrap.Cli.Wrap("mariadb")
+            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={Options.Guest.EngineSocket}", "--user=root", "--batch", "--skip-column-names"])
+            .WithStandardInputPipe(CliWrap.PipeSource.FromString(sql))
+            .WithValidation(CliWrap.CommandResultValidation.None)
+            .ExecuteBufferedAsync();
+        if (result.ExitCode != 0) throw new InvalidOperationException($"SQL failed: {result.StandardError}");
+        return result.StandardOutput.Trim();
     }
 
     public Task<JsonNode?> CallAsync(string method, JsonObject? args = null, string version = "1.0") =>

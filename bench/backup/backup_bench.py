@@ -108,6 +108,7 @@ class Agent:
                     f'[trove_guest]\nengine_supervisor = process\nengine_socket = {self.d}/m.sock\nstate_dir = {self.d}/state\n'
                     f'engine_config_dir = {self.d}/etc\nengine_user = root\nengine_port = {self.port}\n'
                     f'engine_bind_address = 127.0.0.1\nbackup_local_dir = {self.d}/store\nbackup_prepare_memory = 1G\n')
+        agents.append(self)
         self.proc = subprocess.Popen([agent_bin, '--config-dir', conf], stdout=subprocess.DEVNULL, stderr=open(self.log, 'a'))
         deadline = time.monotonic() + 60
         while True:
@@ -169,6 +170,7 @@ def timed_shell(label, command, stream_bytes=None):
 
 
 results = []
+agents = []
 root = tempfile.mkdtemp(prefix='tgbench-')
 try:
     src = Agent(os.path.join(root, 'src'), 'local')
@@ -230,6 +232,9 @@ try:
     results.append({'run': 'restored rows in bench.t0', 'rows': int(rows)})
     dst.stop()
 finally:
+    for a in agents:  # the agent stops its database with it
+        if a.proc and a.proc.poll() is None:
+            a.stop()
     for r in results:
         print(json.dumps(r))
     sys.stdout.flush()

@@ -35,7 +35,8 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBa
         var e = new RpcEndpoint(Version)
             .Map("rpc_ping", (_, _) => Json(true))
             .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), r.Context, ct)))
-            .Map("create_backup", (r, ct) => Notified(r, ct, false, () => backups.CreateAsync(BackupRequest.FromJson(r.Arguments["backup_info"]), r.Context, ct)))
+            .Map("create_backup", (r, ct) => Notified(r, ct, false,
+                () => backups.CreateAsync(BackupRequest.FromJson(r.Arguments["backup_info"]), r.Context, manager.EnsureRunningAsync, ct)))
             .Map("restart", async (_, ct) => { await manager.RestartAsync(ct); return null; })
             .Map("rebuild", async (r, ct) => { await manager.RebuildAsync(Str(r, "config_contents"), r.Arguments["config_overrides"] as JsonObject, ct); return null; })
             .Map("stop_db", async (_, ct) => { await manager.StopDbAsync(ct); return null; })

@@ -69,6 +69,17 @@ public sealed class BackupFailureTests(BrokerFixture broker, SwiftFixture swift)
     }
 
     [Fact]
+    public async Task A_backup_of_a_stopped_database_fails_clearly()
+    {
+        await using var source = await AgentUnderTest.StartAsync(broker.Url, configure: With(SwiftBackups));
+        await source.PrepareAsync();
+        await source.CallAsync("stop_db");
+        var final = await BackupAsync(source, swift.Context, "stopped-" + Guid.NewGuid().ToString("N")[..8]);
+        final["state"]!.GetValue<string>().Should().Be("FAILED");
+        final["note"]!.GetValue<string>().Should().Contain("stopped");
+    }
+
+    [Fact]
     public async Task A_backup_cut_short_by_the_agent_dying_is_reported_failed_when_it_comes_back()
     {
         // What a SIGKILLed agent leaves: the backup's work directory in state_dir. The next start reports it failed.

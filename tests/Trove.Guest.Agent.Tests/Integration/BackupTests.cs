@@ -73,6 +73,22 @@ public sealed class BackupTests(BrokerFixture broker, SwiftFixture swift) : ICla
 
         foreach (var (id, completed, checksums) in points)
             (await RestoredChecksumsAsync(backup, RestoreInfo(id, completed), context)).Should().Be(checksums, $"restoring {id} gives the data at its point");
+
+        // python3-trove's own code (trove.common.swift, the taskmanager's delete) reads our metadata and deletes the SLO completely.
+        var trove = await PythonRpcClient.RunScriptAsync([Path.Combine(AppContext.BaseDirectory, "interop", "trove_backup_reader.py"),
+            "--token", swift.Swift.Token, "--location", incremental["location"]!.GetValue<string>()]);
+        trove.ExitCode.Should().Be(0, trove.Stderr);
+        var read = JsonNode.Parse(trove.Stdout)!.AsObject();
+        read["metadata"]!["parent_location"]!.GetValue<string>().Should().Be(points[1].Completed["location"]!.GetValue<string>());
+        read["metadata"]!["parent_checksum"]!.GetValue<string>().Should().Be(points[1].Completed["checksum"]!.GetValue<string>());
+        read["metadata"]!["lsn"]!.GetValue<string>().Should().MatchRegex("^[0-9]+$");
+        read["metadata"]!["datastore_version"]!.GetValue<string>().Should().Be("10.11");
+        read["remaining"]!.AsArray().Should().BeEmpty("Trove's delete removes the backup");
+        var slo = await PythonRpcClient.RunScriptAsync([Path.Combine(AppContext.BaseDirectory, "interop", "trove_backup_reader.py"),
+            "--token", swift.Swift.Token, "--location", full["location"]!.GetValue<string>()]);
+        slo.ExitCode.Should().Be(0, slo.Stderr);
+        JsonNode.Parse(slo.Stdout)!["remaining"]!.AsArray().Should().BeEmpty("Trove deletes a static large object with its segments");
+
         (await source.CallAsync("rpc_ping"))!.GetValue<bool>().Should().BeTrue();
     }
 

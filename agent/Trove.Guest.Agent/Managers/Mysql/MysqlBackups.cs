@@ -30,8 +30,11 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
 
     // ---- backup -------------------------------------------------------------------------------------------------
 
-    /// <summary>create_backup: BUILDING, SAVING, then COMPLETED with checksum and location, or FAILED with the reason.</summary>
-    public async Task CreateAsync(BackupRequest request, JsonObject context, CancellationToken ct)
+    /// <summary>
+    /// create_backup: BUILDING, SAVING, then COMPLETED with checksum and location, or FAILED with the reason.
+    /// <paramref name="ensureRunning"/> waits for a server that is still starting and refuses a stopped one.
+    /// </summary>
+    public async Task CreateAsync(BackupRequest request, JsonObject context, Func<CancellationToken, Task> ensureRunning, CancellationToken ct)
     {
         var work = Path.Combine(WorkRoot, request.Id);
         var volumeUsed = FilesystemStats.For(options.Datastore.MountPoint)["used"]!.GetValue<double>();
@@ -41,6 +44,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
         }, ct).ConfigureAwait(false);
         try
         {
+            await ensureRunning(ct).ConfigureAwait(false);
             if (!File.Exists(OsAdminCnf)) throw new InvalidOperationException("the database has not been prepared (no os_admin credentials)");
             var storage = BackupStorageFactory.For(options, context, logger);
             var metadata = new Dictionary<string, string>

@@ -49,6 +49,13 @@ public sealed class MysqlManager(
     private volatile bool _restartRequired;
 
     private string DataDir => Path.Combine(options.Datastore.MountPoint, "data");
+
+    /// <summary>
+    /// The server's own temporary directory, on the data volume. A server deletes stray <c>#sql*</c> files in its
+    /// tmpdir at start-up; with a shared /tmp, one instance starting (or bootstrapping) removes another's temporary
+    /// tables (reproduced here with concurrent install-db runs: "Error on delete of '/tmp/#sql-temptable-…'").
+    /// </summary>
+    private string TmpDir => Path.Combine(options.Datastore.MountPoint, "tmp");
     private string CredentialsDir => Path.Combine(options.Datastore.MountPoint, "conf.d");
     private string OsAdminCnf => Path.Combine(CredentialsDir, "os_admin.cnf");
     private string StoppedMarker => Path.Combine(options.Guest.StateDir, "engine.stopped-on-request");
@@ -150,7 +157,7 @@ public sealed class MysqlManager(
         _files.WriteMyCnf(request.ConfigContents is { Length: > 0 } config
             ? config
             : new MyCnfTemplate(options).Render(request.MemoryMb, DataDir, request.DatastoreVersion));
-        _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
+        await WriteSystemOverridesAsync(ct).ConfigureAwait(false);
         if (request.Overrides is { Count: > 0 } overrides) _files.MergeUserOverrides(overrides);
 
         if (request.Restore is { } restore)
@@ -198,6 +205,14 @@ public sealed class MysqlManager(
             _files.RemoveOverride("40-restore", "init");
             File.Delete(init);
         }
+    }
+
+    /// <summary>The options the agent owns (conf.d/50-system-001-common.cnf): datadir and tmpdir, the latter created for the engine user.</summary>
+    private async Task WriteSystemOverridesAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(TmpDir);
+        if (options.Guest.EngineUser != "root") await RunAsync("chown", [$"{options.Guest.EngineUser}:", TmpDir], null, ct).ConfigureAwait(false);
+        _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir, ["tmpdir"] = TmpDir });
     }
 
     private string InstallDbTool => File.Exists("/usr/bin/mariadb-install-db") ? "/usr/bin/mariadb-install-db" : "mysql_install_db";
@@ -277,7 +292,7 @@ public sealed class MysqlManager(
                     throw new RpcFailureException("GuestError", "trove.common.exception", $"nothing to rebuild: {OsAdminCnf} is not on the volume");
                 await engine.StopAsync(ct).ConfigureAwait(false);
                 if (configContents is { Length: > 0 }) _files.WriteMyCnf(configContents);
-                _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir });
+                await WriteSystemOverridesAsync(ct).ConfigureAwait(false);
                 if (overrides is { Count: > 0 }) UpdateOverrides(overrides, remove: true);
                 _admin = NewAdmin(ReadPassword(OsAdminCnf));
                 File.Delete(StoppedMarker);
@@ -398,6 +413,18 @@ public sealed class MysqlManager(
         }
     }
 
+    /// <summary>
+    /// For work that needs the server up (backups): waits while it is still starting (after an agent or VM restart),
+    /// and refuses clearly when it was stopped on request or is not prepared.
+    /// </summary>
+    public async Task EnsureRunningAsync(CancellationToken ct)
+    {
+        EnsurePrepared();
+        if (File.Exists(StoppedMarker))
+            throw new RpcFailureException("GuestError", "trove.common.exception", "the database is stopped (stop_db); start it first");
+        await WaitHealthyAsync(ct).ConfigureAwait(false);
+    }
+
     private Task WaitHealthyAsync(CancellationToken ct) =>
         WaitUntilAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
 
@@ -434,8 +461,15 @@ public sealed class MysqlManager(
         var result = await command.ExecuteBufferedAsync(ct).ConfigureAwait(false);
         if (result.ExitCode != 0)
             throw new RpcFailureException("GuestError", "trove.common.exception",
-                $"{Path.GetFileName(tool)} failed ({result.ExitCode}): {LastLines(result.StandardError)}");
+                $"{Path.GetFileName(tool)} failed ({result.ExitCode}): {LastLines(result.StandardError + "\n" + result.StandardOutput)}");
     }
 
-    private static string LastLines(string text) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(3));
+    /// <summary>What to quote from a tool's stderr: its error lines first (the server's "[ERROR]"), then its last lines.</summary>
+    private static string LastLines(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var errors = lines.Where(l => (l.Contains("[ERROR]", StringComparison.Ordinal) || l.Contains("ERROR:", StringComparison.Ordinal))
+            && !l.Contains("Aborting", StringComparison.Ordinal)).Take(3);
+        return string.Join(" | ", errors.Concat(lines.TakeLast(3)).Distinct());
+    }
 }

@@ -1,4 +1,3 @@
-using CliWrap;
 using Trove.Guest.Agent.Backups.Encryption;
 using Trove.Guest.Agent.Configuration;
 
@@ -39,21 +38,23 @@ public sealed record BackupFormat(BackupCompressionKind Compression, BackupEncry
         return new BackupFormat(compression, encryption);
     }
 
-    /// <summary>The compressor, reading the tool's stream on stdin and writing the compressed stream to stdout.</summary>
-    public Command Compressor(BackupOptions options)
+    /// <summary>The compressor (program and arguments), reading the tool's stream on stdin and writing to stdout.</summary>
+    public (string Program, string[] Arguments) Compressor(BackupOptions options)
     {
         var threads = options.EffectiveThreads.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (Compression == BackupCompressionKind.Zstd)
-            return Cli.Wrap("zstd").WithArguments(["-q", "-c", $"-{(options.CompressionLevel > 0 ? options.CompressionLevel : 1)}", $"-T{threads}"]);
+            return (Zstd, ["-q", "-c", $"-{(options.CompressionLevel > 0 ? options.CompressionLevel : 1)}", $"-T{threads}"]);
         var level = $"-{(options.CompressionLevel is > 0 and <= 9 ? options.CompressionLevel : 6)}";
         // pigz writes the same gzip format on every core; plain gzip where it is not installed.
-        return Pigz is { } pigz ? Cli.Wrap(pigz).WithArguments(["-c", level, "-p", threads]) : Cli.Wrap("gzip").WithArguments(["-c", level]);
+        return Pigz is { } pigz ? (pigz, ["-c", level, "-p", threads]) : (Gzip, ["-c", level]);
     }
 
-    public Command Decompressor() => Compression == BackupCompressionKind.Zstd
-        ? Cli.Wrap("zstd").WithArguments(["-q", "-d", "-c"])
-        : Cli.Wrap(Pigz ?? "gzip").WithArguments(["-d", "-c"]);
+    public (string Program, string[] Arguments) Decompressor() => Compression == BackupCompressionKind.Zstd
+        ? (Zstd, ["-q", "-d", "-c"])
+        : (Pigz ?? Gzip, ["-d", "-c"]);
 
+    private static string Zstd => File.Exists("/usr/bin/zstd") ? "/usr/bin/zstd" : "zstd";
+    private static string Gzip => File.Exists("/usr/bin/gzip") ? "/usr/bin/gzip" : "gzip";
     private static string? Pigz => File.Exists("/usr/bin/pigz") ? "/usr/bin/pigz" : null;
 
     public Stream Encrypt(Stream plain, BackupOptions options) => Encryption switch

@@ -8,6 +8,7 @@ using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Backups.Storage;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.IO;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Server;
 
@@ -118,21 +119,23 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 16 << 20, resumeWriterThreshold: 8 << 20, useSynchronizationContext: false));
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
 
-        var tool = Cli.Wrap(_tool.Binary)
-            .WithArguments(_tool.BackupArguments(OsAdminCnf, options.Guest.EngineSocket, DataDir, work, options.Backup.Parallel, lsn))
-            .WithStandardErrorPipe(PipeTarget.ToFile(log))
-            .WithValidation(CommandResultValidation.None);
+        // tool | compressor over a kernel pipe; the agent reads the compressed stream only.
+        var (compressor, compressorArgs) = format.Compressor(options.Backup);
         var compressorErrors = new StringBuilder();
-        var compressor = format.Compressor(options.Backup).WithStandardErrorPipe(PipeTarget.ToStringBuilder(compressorErrors));
+        var pipeline = ShellPipeline.Create(_tool.Binary,
+                _tool.BackupArguments(OsAdminCnf, options.Guest.EngineSocket, DataDir, work, options.Backup.Parallel, lsn),
+                compressor, compressorArgs, firstStderrFile: log)
+            .WithStandardErrorPipe(PipeTarget.ToStringBuilder(compressorErrors))
+            .WithValidation(CommandResultValidation.None);
         logger.LogInformation("Backup {BackupId} ({Type}) started: {Tool} | {Compressor} into {Object}", request.Id, request.BackupType,
-            Path.GetFileName(_tool.Binary), Path.GetFileName(compressor.TargetFilePath), objectName);
+            Path.GetFileName(_tool.Binary), Path.GetFileName(compressor), objectName);
 
         var produce = ProduceAsync();
         async Task<CommandResult> ProduceAsync()
         {
             try
             {
-                var result = await (tool | compressor | PipeTarget.ToStream(pipe.Writer.AsStream(leaveOpen: true))).ExecuteAsync(abort.Token).ConfigureAwait(false);
+                var result = await (pipeline | PipeTarget.ToStream(pipe.Writer.AsStream(leaveOpen: true))).ExecuteAsync(abort.Token).ConfigureAwait(false);
                 await pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 return result;
             }
@@ -146,8 +149,10 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
         async Task<IReadOnlyDictionary<string, string>> CompleteAsync(CancellationToken token)
         {
             var result = await produce.WaitAsync(token).ConfigureAwait(false);
-            if (result.ExitCode != 0 || !XtraBackupTool.Succeeded(log))
-                throw new InvalidOperationException($"{Path.GetFileName(_tool.Binary)} failed (exit {result.ExitCode}): {LogTail(log)}");
+            if (!XtraBackupTool.Succeeded(log))
+                throw new InvalidOperationException($"{Path.GetFileName(_tool.Binary)} failed: {LogTail(log)}");
+            if (result.ExitCode != 0)
+                throw new InvalidOperationException($"the compressor failed (exit {result.ExitCode}): {compressorErrors.ToString().Trim()}");
             metadata["lsn"] = XtraBackupTool.ReadToLsn(work);
             return metadata;
         }
@@ -274,16 +279,12 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
             logger.LogInformation("Restore: {MegaBytes} MB of {Location} read, {Rate} MB/s", bytes >> 20, backup.Location, Math.Round(bytes / 1048576.0 / elapsed.TotalSeconds, 1)));
         await using var plain = await format.DecryptAsync(progress, options.Backup, ct).ConfigureAwait(false);
         var errors = new StringBuilder();
-        var extract = Cli.Wrap(_tool.Extractor).WithArguments(_tool.ExtractArguments(directory)).WithStandardErrorPipe(PipeTarget.ToStringBuilder(errors));
-        var decompress = format.Decompressor().WithStandardErrorPipe(PipeTarget.ToStringBuilder(errors));
-        try
-        {
-            await (PipeSource.FromStream(plain) | decompress | extract).ExecuteAsync(ct).ConfigureAwait(false);
-        }
-        catch (CliWrap.Exceptions.CommandExecutionException e)
-        {
-            throw new InvalidDataException($"extracting {backup.Location} failed: {errors.ToString().Trim()} ({e.Message.Split('\n')[0]})");
-        }
+        var (decompressor, decompressorArgs) = format.Decompressor();
+        var result = await (PipeSource.FromStream(plain) | ShellPipeline.Create(decompressor, decompressorArgs, _tool.Extractor, _tool.ExtractArguments(directory))
+                .WithStandardErrorPipe(PipeTarget.ToStringBuilder(errors)).WithValidation(CommandResultValidation.None))
+            .ExecuteAsync(ct).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+            throw new InvalidDataException($"extracting {backup.Location} failed (exit {result.ExitCode}): {errors.ToString().Trim()}");
         logger.LogInformation("Extracted {Location}: {MegaBytes} MB in {Seconds} s", backup.Location, progress.Count >> 20, Math.Round(progress.Elapsed.TotalSeconds, 1));
     }
 

@@ -6,6 +6,7 @@ Usage: backup_bench.py AGENT_BINARY RABBIT_URL SWIFT_PORT DATA_GB
    prepared over RPC, and filled with DATA_GB of InnoDB rows (random hex text: compresses about 2x, like sysbench).
 2. Same data, one after the other, all measured in this run:
    read limit   mariabackup --backup --stream=xbstream --parallel=2 > /dev/null
+   zstd limit   mariabackup ... | zstd -1 -T2 > file   (what the compressor allows on this machine)
    trove        mariabackup ... | gzip -6 > /dev/null   (Trove's pipeline; writing to /dev/null instead of Swift
                 favours it)
    ours-local   create_backup cast -> update_backup COMPLETED, local store, zstd -1 (the agent's defaults)
@@ -201,6 +202,8 @@ try:
     results.append({'run': 'xbstream size', 'bytes': stream_bytes})
     results.append(timed_shell('read limit: mariabackup --stream > /dev/null', f'{tool} > /dev/null', stream_bytes))
     results.append(timed_shell("trove: mariabackup | gzip -6 > /dev/null", f'{tool} | gzip -6 > /dev/null', stream_bytes))
+    results.append(timed_shell('compression limit: mariabackup | zstd -1 -T2 > file', f'{tool} | zstd -q -1 -T2 > {root}/z.zst', stream_bytes))
+    os.remove(f'{root}/z.zst')
     wall, final = src.backup('bench-local')
     results.append({'run': 'ours: create_backup -> local store (zstd -1)', 'wall_s': round(wall, 2),
                     'stream_mb_s': round(stream_bytes / 1e6 / wall, 1), 'stored_bytes_gb': final['size']})
@@ -245,11 +248,12 @@ limit = by['read limit: mariabackup --stream > /dev/null']['wall_s']
 trove = by['trove: mariabackup | gzip -6 > /dev/null']['wall_s']
 local = by['ours: create_backup -> local store (zstd -1)']['wall_s']
 swift = by['ours: create_backup -> Swift (zstd -1)']['wall_s']
+zlimit = by['compression limit: mariabackup | zstd -1 -T2 > file']['wall_s']
 rlimit = by['restore limit: mbstream -x < raw']['wall_s']
 rours = by['ours: restore (fetch, zstd -d, mbstream -x)']['wall_s']
 print(json.dumps({'summary': 'backup', 'innodb_gb': round(by['load']['innodb_bytes'] / 1e9, 2),
                   'backup_local_vs_read_limit': round(limit / local, 2), 'backup_swift_vs_read_limit': round(limit / swift, 2),
-                  'backup_local_vs_trove': round(trove / local, 1), 'backup_swift_vs_trove': round(trove / swift, 1),
+                  'backup_local_vs_zstd_limit': round(zlimit / local, 2), 'backup_local_vs_trove': round(trove / local, 1), 'backup_swift_vs_trove': round(trove / swift, 1),
                   'restore_vs_limit': round(rlimit / rours, 2) if rours else None,
                   'loadavg': open('/proc/loadavg').read().split()[:3]}))
 sys.stdout.flush()

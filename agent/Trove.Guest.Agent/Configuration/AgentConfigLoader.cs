@@ -148,6 +148,7 @@ public static class AgentConfigLoader
             Storage = r.Choice(D, "storage_strategy", BackupStorageKind.Swift, new Dictionary<string, BackupStorageKind>
             {
                 ["swift"] = BackupStorageKind.Swift, ["swiftstorage"] = BackupStorageKind.Swift, ["local"] = BackupStorageKind.Local,
+                ["s3"] = BackupStorageKind.S3,
             }),
             SwiftContainer = r.String(D, "backup_swift_container", "database_backups")!,
             SegmentMaxSize = r.Long(D, "backup_segment_max_size", 2L << 30, 1 << 20, 5L << 30),
@@ -166,7 +167,15 @@ public static class AgentConfigLoader
             EncryptionKey = r.String(G, "backup_encryption_key") is { Length: > 0 } gcm ? gcm : null,
             Parallel = r.Int(G, "backup_parallel", 2, 1, 64),
             PrepareMemory = r.String(G, "backup_prepare_memory", "256M")!,
+            S3Endpoint = r.String(G, "backup_s3_endpoint"),
+            S3Region = r.String(G, "backup_s3_region", "us-east-1")!,
+            S3Bucket = r.String(G, "backup_s3_bucket", "database-backups")!,
+            S3AccessKey = r.String(G, "backup_s3_access_key"),
+            S3SecretKey = r.String(G, "backup_s3_secret_key"),
+            S3PartSize = r.Int(G, "backup_s3_part_size", 16 << 20, 5 << 20, int.MaxValue),
         };
+        if (backup.Storage == BackupStorageKind.S3 && (backup.S3Endpoint is null || backup.S3AccessKey is null || backup.S3SecretKey is null))
+            throw new ConfigException("[DEFAULT] storage_strategy = s3 needs [trove_guest] backup_s3_endpoint, backup_s3_access_key and backup_s3_secret_key");
         if (backup.Encryption == BackupEncryptionKind.OpenSslCbc && backup.AesCbcKey is null)
             throw new ConfigException("[trove_guest] backup_encryption = openssl-cbc needs [DEFAULT] backup_aes_cbc_key");
         if (backup.Encryption == BackupEncryptionKind.AesGcm && backup.EncryptionKey is null)

@@ -5,6 +5,7 @@ public enum BackupStorageKind
 {
     Swift,
     Local,
+    S3,
 }
 
 /// <summary>The compressor a backup stream goes through; its file suffix is part of the object name.</summary>
@@ -63,6 +64,19 @@ public sealed record BackupOptions
 
     /// <summary><c>backup_prepare_memory</c>: <c>--use-memory</c> for restore's prepare step.</summary>
     public string PrepareMemory { get; init; } = "256M";
+
+    /// <summary><c>backup_s3_endpoint</c> / <c>backup_s3_region</c> / <c>backup_s3_bucket</c>: an S3-compatible store (path-style URLs).</summary>
+    public string? S3Endpoint { get; init; }
+    public string S3Region { get; init; } = "us-east-1";
+    public string S3Bucket { get; init; } = "database-backups";
+    public string? S3AccessKey { get; init; }
+    public string? S3SecretKey { get; init; }
+
+    /// <summary><c>backup_s3_part_size</c>: bytes per multipart part, held in memory one at a time (S3's minimum is 5 MiB).</summary>
+    public int S3PartSize { get; init; } = 16 << 20;
+
+    /// <summary>Where a backup goes when the request names no container: the S3 bucket, or Trove's Swift container.</summary>
+    public string DefaultContainer => Storage == BackupStorageKind.S3 ? S3Bucket : SwiftContainer;
 
     public int EffectiveThreads => CompressionThreads > 0 ? CompressionThreads : Environment.ProcessorCount;
 }

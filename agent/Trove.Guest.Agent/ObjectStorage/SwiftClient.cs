@@ -147,7 +147,7 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         {
             await EnsureAsync(response, $"GET {container}/{name}").ConfigureAwait(false);
             var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return (new ResponseOwningStream(body, response), HeadersOf(response));
+            return (new IO.HttpResponseStream(body, response), HeadersOf(response));
         }
         catch
         {
@@ -173,24 +173,6 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         using var response = await http.SendAsync(Request(HttpMethod.Delete, Url(container, name)), ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return;
         await EnsureAsync(response, $"DELETE {container}/{name}").ConfigureAwait(false);
-    }
-
-    /// <summary>A response body that disposes its response with it.</summary>
-    private sealed class ResponseOwningStream(Stream body, HttpResponseMessage response) : Trove.Guest.Agent.IO.ReadOnlyStream
-    {
-        public override int Read(Span<byte> buffer) => body.Read(buffer);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => body.ReadAsync(buffer, cancellationToken);
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                body.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
-        }
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what)

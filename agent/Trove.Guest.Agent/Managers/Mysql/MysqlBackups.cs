@@ -64,7 +64,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
                 metadata["parent_checksum"] = parent.Checksum;
             }
             Directory.CreateDirectory(work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            await File.WriteAllTextAsync(Path.Combine(work, "container"), request.SwiftContainer ?? options.Backup.SwiftContainer, ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(work, "container"), ContainerFor(request), ct).ConfigureAwait(false);
             await conductor.UpdateBackupAsync(request.Id, new JsonObject
             {
                 ["size"] = volumeUsed, ["state"] = "SAVING", ["backup_type"] = request.BackupType,
@@ -89,6 +89,10 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
             TryDelete(work);
         }
     }
+
+    /// <summary>Zed's per-backup <c>swift_container</c> applies to Swift; otherwise the store's default container or bucket.</summary>
+    private string ContainerFor(BackupRequest request) =>
+        options.Backup.Storage == BackupStorageKind.Swift && request.SwiftContainer is { Length: > 0 } c ? c : options.Backup.DefaultContainer;
 
     private async Task ReportFailedAsync(string backupId, string backupType, string reason)
     {
@@ -161,7 +165,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
             logger.LogInformation("Backup {BackupId}: {MegaBytes} MB stored, {Rate} MB/s", request.Id, bytes >> 20, Math.Round(bytes / 1048576.0 / elapsed.TotalSeconds, 1)));
         try
         {
-            var stored = await storage.SaveAsync(request.SwiftContainer ?? options.Backup.SwiftContainer, objectName,
+            var stored = await storage.SaveAsync(ContainerFor(request), objectName,
                 format.Encrypt(progress, options.Backup), CompleteAsync, abort.Token).ConfigureAwait(false);
             logger.LogInformation("Backup {BackupId} completed: {MegaBytes} MB at {Location} in {Seconds} s ({Rate} MB/s compressed)", request.Id,
                 stored.Size >> 20, stored.Location, Math.Round(progress.Elapsed.TotalSeconds, 1), Math.Round(progress.Count / 1048576.0 / progress.Elapsed.TotalSeconds, 1));

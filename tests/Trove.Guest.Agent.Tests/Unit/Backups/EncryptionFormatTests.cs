@@ -28,7 +28,7 @@ public sealed class EncryptionFormatTests
     [Fact]
     public async Task We_decrypt_what_openssl_encrypts()
     {
-        var plain = RandomNumberGenerator.GetBytes(1_000_003);
+        var plain = Gzipped(1_000_003);
         var cipher = new MemoryStream();
         await (PipeSource.FromBytes(plain) | Cli.Wrap("openssl").WithArguments(["enc", "-aes-256-cbc", "-md", "sha512", "-pbkdf2", "-iter", "10000", "-salt", "-pass", "env:K"])
             .WithEnvironmentVariables(e => e.Set("K", Key)) | cipher).ExecuteAsync();
@@ -40,9 +40,32 @@ public sealed class EncryptionFormatTests
     [Fact]
     public async Task A_wrong_passphrase_fails_instead_of_producing_garbage()
     {
-        var cipher = await ReadAllAsync(OpenSslCbcFormat.Encrypt(new MemoryStream(RandomNumberGenerator.GetBytes(100_000)), Key));
+        var cipher = await ReadAllAsync(OpenSslCbcFormat.Encrypt(new MemoryStream(Gzipped(100_000)), Key));
         var act = async () => await ReadAllAsync(await OpenSslCbcFormat.DecryptAsync(new MemoryStream(cipher), "not the key", CancellationToken.None));
         await act.Should().ThrowAsync<CryptographicException>();
+    }
+
+    /// <summary>Queens..Ussuri backups: <c>openssl enc -aes-256-cbc -salt</c>, key from EVP_BytesToKey with MD5 (old OpenSSL) or SHA-256.</summary>
+    [Theory]
+    [InlineData("md5")]
+    [InlineData("sha256")]
+    public async Task Legacy_troves_evp_bytes_to_key_backups_decrypt(string digest)
+    {
+        var plain = Gzipped(300_000);
+        var cipher = new MemoryStream();
+        await (PipeSource.FromBytes(plain) | Cli.Wrap("openssl").WithArguments(["enc", "-aes-256-cbc", "-md", digest, "-salt", "-pass", "env:K"])
+            .WithEnvironmentVariables(e => e.Set("K", Key)) | cipher).ExecuteAsync();
+        cipher.Position = 0;
+        (await ReadAllAsync(await OpenSslCbcFormat.DecryptAsync(cipher, Key, CancellationToken.None))).Should().Equal(plain);
+    }
+
+    /// <summary>What Trove encrypts: a gzip stream (its first bytes tell the key derivations apart).</summary>
+    private static byte[] Gzipped(int size)
+    {
+        var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gzip.Write(RandomNumberGenerator.GetBytes(size));
+        return output.ToArray();
     }
 
     [Theory]

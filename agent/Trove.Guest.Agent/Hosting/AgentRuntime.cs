@@ -50,6 +50,11 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
         await _server.StartAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>Guest API requests handled so far.</summary>
+    public long HandledRequests => _server?.HandledRequests ?? 0;
+
+    public bool HasRequestsInFlight => _server?.RequestsInFlight > 0;
+
     /// <summary>One periodic tick: a heartbeat with the current status, once prepare has completed.</summary>
     public async Task ReportStatusAsync(CancellationToken ct)
     {

@@ -17,17 +17,15 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
     private readonly AgentRuntime _runtime = new(options, loggers);
     private readonly CancellationTokenSource _stopping = new();
     private Task _loops = Task.CompletedTask;
+    private long _handledAtTrim;
+    private bool _trimmedOnce;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _runtime.StartAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Guest agent {GuestId} ({Manager}) serving {Topic}", options.GuestId, options.DatastoreManager, options.Topic);
         notifier.Notify(ServiceState.Ready);
-        if (options.Guest.TrimStartupMemory)
-        {
-            var trimmed = StartupMemoryTrimmer.TrimExecutableMappings(logger);
-            logger.LogDebug("Paged out {Bytes} bytes of start-up code", trimmed);
-        }
+        TrimIfIdle();
         _loops = Task.WhenAll(HeartbeatLoopAsync(_stopping.Token), WatchdogLoopAsync(_stopping.Token));
     }
 
@@ -41,6 +39,7 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
                 try
                 {
                     await _runtime.ReportStatusAsync(ct).ConfigureAwait(false);
+                    TrimIfIdle();
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -51,6 +50,24 @@ public sealed class AgentService(AgentOptions options, ILoggerFactory loggers, I
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>
+    /// Gives back the code pages that start-up, or the requests handled since the last trim (prepare, a backup...),
+    /// faulted in: once READY, and after a heartbeat that follows new requests when none is running.
+    /// </summary>
+    private void TrimIfIdle()
+    {
+        if (!options.Guest.TrimStartupMemory) return;
+        var handled = _runtime.HandledRequests;
+        if (handled == _handledAtTrim && _trimmedOnce) return;
+        if (_runtime.HasRequestsInFlight) return;
+        // After work (not at start-up, where it costs more than it frees), return the garbage it left to the OS first.
+        if (_trimmedOnce) GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        _handledAtTrim = handled;
+        _trimmedOnce = true;
+        var trimmed = StartupMemoryTrimmer.TrimExecutableMappings(logger);
+        logger.LogDebug("Paged out {Bytes} bytes of the agent's code", trimmed);
     }
 
     private async Task WatchdogLoopAsync(CancellationToken ct)

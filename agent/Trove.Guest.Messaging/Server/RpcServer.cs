@@ -24,6 +24,7 @@ public sealed class RpcServer : IAsyncDisposable
     private readonly RpcDispatcher _dispatcher;
     private readonly IRpcSerializer _serializer;
     private readonly ILogger _logger;
+    private long _handled;
     private readonly RabbitConnector _connector;
     private readonly OsloTopology _topology;
     private readonly DuplicateFilter _duplicates = new();
@@ -35,6 +36,12 @@ public sealed class RpcServer : IAsyncDisposable
     private ConfirmingPublisher? _publisher;
     private ReplySender? _replies;
     private int _stopped;
+
+    /// <summary>Requests handled so far (answered, failed or cast): lets a host tell busy from idle.</summary>
+    public long HandledRequests => Interlocked.Read(ref _handled);
+
+    /// <summary>Requests being handled right now.</summary>
+    public int RequestsInFlight => _options.MaxConcurrency - _slots.CurrentCount;
 
     public RpcServer(RpcServerOptions options, RpcDispatcher dispatcher, IRpcSerializer? serializer = null, ILogger? logger = null)
     {
@@ -254,6 +261,7 @@ public sealed class RpcServer : IAsyncDisposable
                 _logger.LogError(e, "RPC request {MessageId} raised", msgId ?? "cast");
             if (replyTo is not null) await ReplyFailureAsync(replyTo, msgId!, e).ConfigureAwait(false);
         }
+        Interlocked.Increment(ref _handled);
     }
 
     private Task ReplyFailureAsync(string replyQueue, string msgId, Exception e)

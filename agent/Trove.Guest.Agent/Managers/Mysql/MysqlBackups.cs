@@ -86,7 +86,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
         }
         finally
         {
-            TryDelete(work);
+            Tools.TryDeleteDirectory(work);
         }
     }
 
@@ -200,7 +200,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
             logger.LogWarning("Backup {BackupId} was interrupted by an agent restart; reporting it failed. Orphaned segments {Container}/{BackupId}_* may remain",
                 id, container, id);
             await ReportFailedAsync(id, "full", "the guest agent restarted during the backup").ConfigureAwait(false);
-            TryDelete(work);
+            Tools.TryDeleteDirectory(work);
         }
     }
 
@@ -217,7 +217,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
         var chain = await ResolveChainAsync(storage, request, ct).ConfigureAwait(false);
         logger.LogInformation("Restoring backup {BackupId}: a chain of {Count} ({Locations})", request.Id, chain.Count, string.Join(" <- ", chain.Select(c => c.Location)));
         var staging = DataDir + ".restoring";
-        TryDelete(staging);
+        Tools.TryDeleteDirectory(staging);
         Directory.CreateDirectory(staging);
         var incrementalDirs = new List<string>();
         try
@@ -227,24 +227,24 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
                 var target = i == 0 ? staging : Path.Combine(options.Datastore.MountPoint, "restore-" + chain[i].Checksum);
                 if (i > 0)
                 {
-                    TryDelete(target);
+                    Tools.TryDeleteDirectory(target);
                     Directory.CreateDirectory(target);
                     incrementalDirs.Add(target);
                 }
                 await ExtractAsync(storage, chain[i], target, ct).ConfigureAwait(false);
                 await PrepareAsync(staging, i == 0 ? null : target, final: i == chain.Count - 1, ct).ConfigureAwait(false);
-                if (i > 0) TryDelete(target);
+                if (i > 0) Tools.TryDeleteDirectory(target);
             }
             if (options.Guest.EngineUser != "root")
-                await RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", staging], ct).ConfigureAwait(false);
-            TryDelete(DataDir);
+                await Tools.RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", staging], null, ct).ConfigureAwait(false);
+            Tools.TryDeleteDirectory(DataDir);
             Directory.Move(staging, DataDir);
             logger.LogInformation("Backup {BackupId} restored into {DataDir}", request.Id, DataDir);
         }
         catch
         {
-            TryDelete(staging);
-            foreach (var dir in incrementalDirs) TryDelete(dir);
+            Tools.TryDeleteDirectory(staging);
+            foreach (var dir in incrementalDirs) Tools.TryDeleteDirectory(dir);
             throw;
         }
     }
@@ -298,27 +298,8 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
             .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
         var lastLine = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
         if (result.ExitCode != 0 || !lastLine.Contains("completed OK!", StringComparison.Ordinal))
-            throw new InvalidOperationException($"{Path.GetFileName(_tool.Binary)} --prepare failed ({result.ExitCode}): {LastLines(result.StandardError)}");
+            throw new InvalidOperationException($"{Path.GetFileName(_tool.Binary)} --prepare failed ({result.ExitCode}): {Tools.ErrorSummary(result.StandardError)}");
     }
 
-    private static async Task RunAsync(string tool, string[] args, CancellationToken ct)
-    {
-        var result = await Cli.Wrap(tool).WithArguments(args).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        if (result.ExitCode != 0) throw new InvalidOperationException($"{tool} failed ({result.ExitCode}): {LastLines(result.StandardError)}");
-    }
-
-    private static string LogTail(string log) => File.Exists(log) ? LastLines(File.ReadAllText(log)) : "(no log)";
-
-    private static string LastLines(string text) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(3));
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    private static string LogTail(string log) => File.Exists(log) ? Tools.ErrorSummary(File.ReadAllText(log)) : "(no log)";
 }

@@ -8,6 +8,7 @@ using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Engines;
+using Trove.Guest.Agent.IO;
 using Trove.Guest.Agent.Models;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Server;
@@ -171,11 +172,11 @@ public sealed class MysqlManager(
             logger.LogInformation("Initialising {DataDir}", DataDir);
             // The same configuration the server starts with (InnoDB log size and friends), else the first start resizes.
             var defaults = File.Exists(_files.MyCnf) ? $"--defaults-file={_files.MyCnf}" : "--no-defaults";
-            await RunAsync(InstallDbTool, [defaults, $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
+            await Tools.RunAsync(InstallDbTool, [defaults, $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
                 "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"], null, ct).ConfigureAwait(false);
         }
         if (options.Guest.EngineUser != "root")
-            await RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", DataDir], null, ct).ConfigureAwait(false);
+            await Tools.RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", DataDir], null, ct).ConfigureAwait(false);
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
@@ -192,7 +193,7 @@ public sealed class MysqlManager(
         var init = Path.Combine(CredentialsDir, "restore-init.sql");
         await File.WriteAllTextAsync(init, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
         File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-        if (options.Guest.EngineUser != "root") await RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);
+        if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);
         _files.WriteOverride("40-restore", "init", new Dictionary<string, string> { ["init-file"] = init });
         try
         {
@@ -211,7 +212,7 @@ public sealed class MysqlManager(
     private async Task WriteSystemOverridesAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(TmpDir);
-        if (options.Guest.EngineUser != "root") await RunAsync("chown", [$"{options.Guest.EngineUser}:", TmpDir], null, ct).ConfigureAwait(false);
+        if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", TmpDir], null, ct).ConfigureAwait(false);
         _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir, ["tmpdir"] = TmpDir });
     }
 
@@ -232,7 +233,7 @@ public sealed class MysqlManager(
             .Append($"ALTER USER {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
             .Append($"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION;\n")
             .Append("FLUSH PRIVILEGES;\n");
-        await RunAsync(ClientTool, RootClientArgs, sql.ToString(), ct).ConfigureAwait(false);
+        await Tools.RunAsync(ClientTool, RootClientArgs, sql.ToString(), ct).ConfigureAwait(false);
 
         var cnf = $"[client]\nuser={OsAdmin}\npassword={password}\n";
         File.WriteAllText(OsAdminCnf + ".tmp", cnf);
@@ -452,24 +453,5 @@ public sealed class MysqlManager(
         if (!File.Exists(log)) return "";
         var errors = File.ReadLines(log).Where(l => l.Contains("[ERROR]", StringComparison.Ordinal)).TakeLast(3).ToList();
         return errors.Count == 0 ? "" : ": " + string.Join(" | ", errors);
-    }
-
-    private static async Task RunAsync(string tool, string[] args, string? stdin, CancellationToken ct)
-    {
-        var command = Cli.Wrap(tool).WithArguments(args).WithValidation(CommandResultValidation.None);
-        if (stdin is not null) command = command.WithStandardInputPipe(PipeSource.FromString(stdin));
-        var result = await command.ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        if (result.ExitCode != 0)
-            throw new RpcFailureException("GuestError", "trove.common.exception",
-                $"{Path.GetFileName(tool)} failed ({result.ExitCode}): {LastLines(result.StandardError + "\n" + result.StandardOutput)}");
-    }
-
-    /// <summary>What to quote from a tool's stderr: its error lines first (the server's "[ERROR]"), then its last lines.</summary>
-    private static string LastLines(string text)
-    {
-        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var errors = lines.Where(l => (l.Contains("[ERROR]", StringComparison.Ordinal) || l.Contains("ERROR:", StringComparison.Ordinal))
-            && !l.Contains("Aborting", StringComparison.Ordinal)).Take(3);
-        return string.Join(" | ", errors.Concat(lines.TakeLast(3)).Distinct());
     }
 }

@@ -4,7 +4,7 @@
 #
 #   ./redstack.ps1 install               set up this Debian 12 host (packages, reference peers, PowerShell) and build
 #   ./redstack.ps1 test                  run the test suite (the same command as CI and the README)
-#   ./redstack.ps1 bench                 RPC benchmark against the Python oslo.messaging pair (bench/run.sh)
+#   ./redstack.ps1 bench [rpc|agent|backup] ARGS  benchmarks: bench/run.sh (default), bench/agent.sh, bench/backup.sh
 #   ./redstack.ps1 rpc ARGS...           trove-guest rpc ARGS... (e.g. rpc call --topic guestagent.ID --method rpc_ping)
 #   ./redstack.ps1 build-image DATASTORE (imagebuilder issue: not built yet)
 #   ./redstack.ps1 kick-start DATASTORE  (elements/qemu issue: not built yet)
@@ -24,7 +24,11 @@ function Invoke-Native([string]$File, [string[]]$Arguments) {
 switch ($Command) {
     'install' { Invoke-Native 'bash' @('.ci/setup') }
     'test' { Invoke-Native 'dotnet' @('test', 'Trove.Guest.sln') }
-    'bench' { Invoke-Native 'bash' (@('bench/run.sh') + $Rest) }
+    'bench' {
+        $scripts = @{ 'rpc' = 'bench/run.sh'; 'agent' = 'bench/agent.sh'; 'backup' = 'bench/backup.sh' }
+        if ($Rest.Count -gt 0 -and $scripts.ContainsKey($Rest[0])) { Invoke-Native 'bash' (@($scripts[$Rest[0]]) + ($Rest | Select-Object -Skip 1)) }
+        Invoke-Native 'bash' (@('bench/run.sh') + $Rest)
+    }
     'rpc' { Invoke-Native 'dotnet' (@('run', '--project', 'controller/Trove.Guest.Cli', '-c', 'Release', '--', 'rpc') + $Rest) }
     'clean' {
         Get-ChildItem -Recurse -Directory -Include bin, obj, TestResults | Remove-Item -Recurse -Force

@@ -30,7 +30,7 @@ public sealed class S3Client(HttpClient http, Uri endpoint, string region, strin
     {
         using var response = await SendAsync(HttpMethod.Put, $"{bucket}/{Escape(key)}", null, body, headers, ct).ConfigureAwait(false);
         await EnsureAsync(response, $"PUT {bucket}/{key}").ConfigureAwait(false);
-        return ETagOf(response);
+        return ObjectStoreResponses.ETagOf(response);
     }
 
     public async Task<string> CreateMultipartUploadAsync(string bucket, string key, IReadOnlyDictionary<string, string> headers, CancellationToken ct)
@@ -46,7 +46,7 @@ public sealed class S3Client(HttpClient http, Uri endpoint, string region, strin
         var query = $"partNumber={partNumber.ToString(CultureInfo.InvariantCulture)}&uploadId={Escape(uploadId)}";
         using var response = await SendAsync(HttpMethod.Put, $"{bucket}/{Escape(key)}", query, body, null, ct).ConfigureAwait(false);
         await EnsureAsync(response, $"PUT part {partNumber} of {bucket}/{key}").ConfigureAwait(false);
-        return ETagOf(response);
+        return ObjectStoreResponses.ETagOf(response);
     }
 
     public async Task CompleteMultipartUploadAsync(string bucket, string key, string uploadId, IReadOnlyList<string> partETags, CancellationToken ct)
@@ -71,7 +71,7 @@ public sealed class S3Client(HttpClient http, Uri endpoint, string region, strin
         using var response = await SendAsync(HttpMethod.Head, $"{bucket}/{Escape(key)}", null, null, null, ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         await EnsureAsync(response, $"HEAD {bucket}/{key}").ConfigureAwait(false);
-        return HeadersOf(response);
+        return ObjectStoreResponses.HeadersOf(response);
     }
 
     public async Task<(Stream Body, IReadOnlyDictionary<string, string> Headers)> GetObjectAsync(string bucket, string key, CancellationToken ct)
@@ -80,7 +80,7 @@ public sealed class S3Client(HttpClient http, Uri endpoint, string region, strin
         try
         {
             await EnsureAsync(response, $"GET {bucket}/{key}").ConfigureAwait(false);
-            return (new IO.HttpResponseStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), response), HeadersOf(response));
+            return (new IO.HttpResponseStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), response), ObjectStoreResponses.HeadersOf(response));
         }
         catch
         {
@@ -126,17 +126,6 @@ public sealed class S3Client(HttpClient http, Uri endpoint, string region, strin
         return await http.SendAsync(request, completion, ct).ConfigureAwait(false);
     }
 
-    private static string ETagOf(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("ETag", out var v) ? v.First().Trim('"') : "";
-
-    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response)
-    {
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, values) in response.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
-        foreach (var (key, values) in response.Content.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
-        if (headers.TryGetValue("etag", out var etag)) headers["etag"] = etag.Trim('"');
-        return headers;
-    }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what)
     {

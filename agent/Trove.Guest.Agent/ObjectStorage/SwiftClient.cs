@@ -116,7 +116,7 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         foreach (var (key, value) in headers) request.Headers.TryAddWithoutValidation(key, value);
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         await EnsureAsync(response, $"PUT {container}/{name}").ConfigureAwait(false);
-        return ETagOf(response);
+        return ObjectStoreResponses.ETagOf(response);
     }
 
     /// <summary>Stores <paramref name="body"/> (a manifest, an empty copy request) with the headers; returns the ETag.</summary>
@@ -127,7 +127,7 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         foreach (var (key, value) in headers) request.Headers.TryAddWithoutValidation(key, value);
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         await EnsureAsync(response, $"PUT {container}/{name}").ConfigureAwait(false);
-        return ETagOf(response);
+        return ObjectStoreResponses.ETagOf(response);
     }
 
     /// <summary>The object's headers (names lower-cased), or null when it does not exist.</summary>
@@ -136,7 +136,7 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         using var response = await http.SendAsync(Request(HttpMethod.Head, Url(container, name)), ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         await EnsureAsync(response, $"HEAD {container}/{name}").ConfigureAwait(false);
-        return HeadersOf(response);
+        return ObjectStoreResponses.HeadersOf(response);
     }
 
     /// <summary>The object's body as a stream (the response stays open until the stream is disposed), and its headers.</summary>
@@ -147,7 +147,7 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         {
             await EnsureAsync(response, $"GET {container}/{name}").ConfigureAwait(false);
             var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            return (new IO.HttpResponseStream(body, response), HeadersOf(response));
+            return (new IO.HttpResponseStream(body, response), ObjectStoreResponses.HeadersOf(response));
         }
         catch
         {
@@ -156,17 +156,6 @@ public sealed class SwiftClient(HttpClient http, Uri storageUrl, string token)
         }
     }
 
-    private static string ETagOf(HttpResponseMessage response) =>
-        (response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("Etag", out var v) ? v.First() : "")).Trim('"');
-
-    private static Dictionary<string, string> HeadersOf(HttpResponseMessage response)
-    {
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, values) in response.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
-        foreach (var (key, values) in response.Content.Headers) headers[key.ToLowerInvariant()] = string.Join(",", values);
-        if (headers.TryGetValue("etag", out var etag)) headers["etag"] = etag.Trim('"');
-        return headers;
-    }
 
     public async Task DeleteObjectAsync(string container, string name, CancellationToken ct)
     {

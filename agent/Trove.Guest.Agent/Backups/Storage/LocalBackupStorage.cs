@@ -39,8 +39,7 @@ public sealed class LocalBackupStorage(string root) : IBackupStorage
             }
             var checksum = Convert.ToHexStringLower(md5.GetHashAndReset());
             var metadata = await completeAsync(ct).ConfigureAwait(false);
-            var meta = new JsonObject { ["checksum"] = checksum, ["size"] = size, ["metadata"] = ToJson(metadata) };
-            await File.WriteAllTextAsync(path + ".meta.json", meta.ToJsonString(), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(path + BackupMetaFile.Suffix, BackupMetaFile.Serialize(checksum, size, metadata), ct).ConfigureAwait(false);
             File.Move(partial, path, overwrite: true);
             return new StoredBackup(new Uri(path).AbsoluteUri, checksum, size);
         }
@@ -54,10 +53,8 @@ public sealed class LocalBackupStorage(string root) : IBackupStorage
     public async Task<BackupObject> StatAsync(string location, CancellationToken ct)
     {
         var path = Resolve(location);
-        if (!File.Exists(path) || !File.Exists(path + ".meta.json")) throw new FileNotFoundException($"no backup at {location}");
-        var meta = JsonNode.Parse(await File.ReadAllTextAsync(path + ".meta.json", ct).ConfigureAwait(false))!.AsObject();
-        var metadata = (meta["metadata"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "");
-        return new BackupObject(location, meta["checksum"]!.GetValue<string>(), metadata);
+        if (!File.Exists(path) || !File.Exists(path + BackupMetaFile.Suffix)) throw new FileNotFoundException($"no backup at {location}");
+        return BackupMetaFile.Parse(location, JsonNode.Parse(await File.ReadAllTextAsync(path + BackupMetaFile.Suffix, ct).ConfigureAwait(false)));
     }
 
     public async Task<Stream> OpenReadAsync(string location, string expectedChecksum, CancellationToken ct)
@@ -73,7 +70,7 @@ public sealed class LocalBackupStorage(string root) : IBackupStorage
     {
         var path = Resolve(location);
         File.Delete(path);
-        File.Delete(path + ".meta.json");
+        File.Delete(path + BackupMetaFile.Suffix);
         return Task.CompletedTask;
     }
 
@@ -103,12 +100,6 @@ public sealed class LocalBackupStorage(string root) : IBackupStorage
         return PathFor(parts[0], parts[1]);
     }
 
-    private static JsonObject ToJson(IReadOnlyDictionary<string, string> metadata)
-    {
-        var o = new JsonObject();
-        foreach (var (k, v) in metadata) o[k] = v;
-        return o;
-    }
 
     /// <summary>Hashes what is read and fails at the end when the bytes do not match the recorded checksum.</summary>
     private sealed class Md5VerifyingStream(Stream inner, string expected, string location) : ReadOnlyStream

@@ -14,8 +14,6 @@ namespace Trove.Guest.Agent.Backups.Storage;
 /// </summary>
 public sealed class S3BackupStorage(S3Client s3, int partSize, ILogger logger) : IBackupStorage
 {
-    private const string MetaSuffix = ".meta.json";
-
     public async Task<StoredBackup> SaveAsync(string container, string objectName, Stream data,
         Func<CancellationToken, Task<IReadOnlyDictionary<string, string>>> completeAsync, CancellationToken ct)
     {
@@ -66,30 +64,22 @@ public sealed class S3BackupStorage(S3Client s3, int partSize, ILogger logger) :
                 ?? throw new IOException($"{container}/{objectName} is missing right after it was stored");
         }
         logger.LogInformation("Stored {Bucket}/{Object}: {Bytes} bytes in {Parts} part(s)", container, objectName, size, partCount);
-        var meta = new System.Text.Json.Nodes.JsonObject { ["checksum"] = etag, ["size"] = size, ["metadata"] = ToJson(metadata) };
-        await s3.PutObjectAsync(container, objectName + MetaSuffix, System.Text.Encoding.UTF8.GetBytes(meta.ToJsonString()), new Dictionary<string, string>(), ct).ConfigureAwait(false);
+        await s3.PutObjectAsync(container, objectName + BackupMetaFile.Suffix, System.Text.Encoding.UTF8.GetBytes(BackupMetaFile.Serialize(etag, size, metadata)),
+            new Dictionary<string, string>(), ct).ConfigureAwait(false);
         return new StoredBackup(Location(container, objectName), etag, size);
     }
 
-    private static System.Text.Json.Nodes.JsonObject ToJson(IReadOnlyDictionary<string, string> metadata)
-    {
-        var o = new System.Text.Json.Nodes.JsonObject();
-        foreach (var (k, v) in metadata) o[k] = v;
-        return o;
-    }
 
     private static string Location(string bucket, string objectName) => $"s3://{bucket}/{objectName}";
 
     public async Task<BackupObject> StatAsync(string location, CancellationToken ct)
     {
         var (bucket, key) = Parse(location);
-        if (await s3.HeadObjectAsync(bucket, key + MetaSuffix, ct).ConfigureAwait(false) is null) throw new FileNotFoundException($"no backup at {location}");
-        var (body, _) = await s3.GetObjectAsync(bucket, key + MetaSuffix, ct).ConfigureAwait(false);
+        if (await s3.HeadObjectAsync(bucket, key + BackupMetaFile.Suffix, ct).ConfigureAwait(false) is null) throw new FileNotFoundException($"no backup at {location}");
+        var (body, _) = await s3.GetObjectAsync(bucket, key + BackupMetaFile.Suffix, ct).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            var meta = (await System.Text.Json.Nodes.JsonNode.ParseAsync(body, cancellationToken: ct).ConfigureAwait(false))!.AsObject();
-            var metadata = (meta["metadata"] as System.Text.Json.Nodes.JsonObject ?? []).ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "");
-            return new BackupObject(location, meta["checksum"]!.GetValue<string>(), metadata);
+            return BackupMetaFile.Parse(location, await System.Text.Json.Nodes.JsonNode.ParseAsync(body, cancellationToken: ct).ConfigureAwait(false));
         }
     }
 
@@ -108,7 +98,7 @@ public sealed class S3BackupStorage(S3Client s3, int partSize, ILogger logger) :
     public async Task DeleteAsync(string location, CancellationToken ct)
     {
         var (bucket, key) = Parse(location);
-        await s3.DeleteObjectAsync(bucket, key + MetaSuffix, ct).ConfigureAwait(false);
+        await s3.DeleteObjectAsync(bucket, key + BackupMetaFile.Suffix, ct).ConfigureAwait(false);
         await s3.DeleteObjectAsync(bucket, key, ct).ConfigureAwait(false);
     }
 

@@ -5,6 +5,7 @@ using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Managers.Mysql;
+using Trove.Guest.Agent.Managers.Mysql.Replication;
 using Trove.Guest.Agent.Models;
 using Trove.Guest.Agent.Modules;
 using Trove.Guest.Agent.Volumes;
@@ -17,24 +18,16 @@ namespace Trove.Guest.Agent.Api;
 /// Trove's guest API (guest-contract §1) mapped onto the MySQL/MariaDB manager: method names and argument names
 /// exactly as trove/guestagent/api.py sends them, at API version 1.1 (which also serves 1.0 requests).
 /// </summary>
-public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBackups backups, VolumeManager volumes, ModuleStore modules,
-    ConductorClient conductor, ILogger<GuestApi> logger)
+public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBackups backups, MysqlReplication replication, VolumeManager volumes,
+    ModuleStore modules, ConductorClient conductor, ILogger<GuestApi> logger)
 {
     public const string Version = "1.1";
-
-    /// <summary>Methods of later issues: each answers with a clear remote error until it is built.</summary>
-    private static readonly string[] NotYet =
-    [
-        "get_replication_snapshot", "attach_replica", "detach_replica", "get_replica_context",
-        "make_read_only", "enable_as_master", "demote_replication_master", "get_last_txn", "get_latest_txn_id",
-        "wait_for_txn", "cleanup_source_on_replica_detach",
-    ];
 
     public RpcEndpoint Build()
     {
         var e = new RpcEndpoint(Version)
             .Map("rpc_ping", (_, _) => Json(true))
-            .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), r.Context, ct)))
+            .Map("prepare", (r, ct) => Notified(r, ct, true, () => manager.PrepareAsync(ReadPrepare(r.Arguments), r.Context, replication, ct)))
             .Map("create_backup", (r, ct) => Notified(r, ct, false,
                 () => backups.CreateAsync(BackupRequest.FromJson(r.Arguments["backup_info"]), r.Context, manager.EnsureRunningAsync, ct)))
             .Map("restart", async (_, ct) => { await manager.RestartAsync(ct); return null; })
@@ -135,14 +128,32 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBa
                 throw new RpcFailureException("GuestError", "trove.common.exception",
                     $"this guest runs {options.DatastoreManager} {options.DatastoreVersion} from the image's packages: upgrading to {wanted} means rebuilding the instance on a {wanted} image");
             })
+            // replication (guest-contract §7)
             .Map("backup_required_for_replication", (_, _) => Json(true))
+            .Map("get_replication_snapshot", async (r, ct) =>
+                await replication.GetSnapshotAsync(r.Arguments["snapshot_info"], Str(r, "replica_source_config"), r.Context, ct))
+            .Map("attach_replica", async (r, ct) =>
+            {
+                // Queens sends no 'restart'; Zed does.
+                var restart = r.Arguments["restart"] is not JsonValue v || v.GetValueKind() != JsonValueKind.False;
+                await replication.AttachAsync(r.Arguments["replica_info"], Str(r, "slave_config"), restart, ct);
+                return null;
+            })
+            .Map("detach_replica", async (r, ct) => await replication.DetachAsync(Bool(r, "for_failover"), ct))
+            .Map("get_replica_context", async (_, ct) => await replication.GetReplicaContextAsync(ct))
+            .Map("make_read_only", async (r, ct) => { await replication.MakeReadOnlyAsync(Bool(r, "read_only"), ct); return null; })
+            .Map("enable_as_master", async (r, ct) => { await replication.EnableAsSourceAsync(Str(r, "replica_source_config"), ct); return null; })
+            .Map("demote_replication_master", async (_, ct) => { await replication.DemoteAsync(ct); return null; })
+            .Map("get_last_txn", async (_, ct) => await replication.GetLastTxnAsync(ct))
+            .Map("get_latest_txn_id", async (_, ct) => JsonValue.Create(await replication.GetLatestTxnIdAsync(ct)))
+            .Map("wait_for_txn", async (r, ct) => { await replication.WaitForTxnAsync(Required(r, "txn"), ct); return null; })
+            .Map("cleanup_source_on_replica_detach", async (r, ct) =>
+            {
+                await replication.CleanupSourceOnReplicaDetachAsync(r.Arguments["replica_info"], ct);
+                return null;
+            })
             .Map("pre_upgrade", (_, _) => Json(new JsonObject()))
             .Map("post_upgrade", (_, _) => Json(null));
-        foreach (var method in NotYet)
-        {
-            e.Map(method, (_, _) => throw new RpcFailureException("GuestError", "trove.common.exception",
-                $"{method} is not implemented by the Trove.Guest agent yet"));
-        }
         return e;
     }
 

@@ -107,6 +107,11 @@ public static class AgentConfigLoader
             ReportHealthy = r.Bool(G, "report_healthy", true),
             Watchdog = r.Bool(G, "watchdog", true),
             TrimStartupMemory = r.Bool(G, "trim_startup_memory", true),
+            ReplicationAddress = r.String(G, "replication_address") is { Length: > 0 } address
+                ? (Net.PrimaryAddress.IsValid(address) ? address : throw new ConfigException($"[trove_guest] replication_address '{address}' is not an IPv4 address"))
+                : null,
+            ReplicationStartTimeout = TimeSpan.FromSeconds(r.Int(G, "replication_start_timeout", 180, 1, 86400)),
+            WaitForTxnTimeout = TimeSpan.FromSeconds(r.Int(G, "wait_for_txn_timeout", 600, 1, 86400)),
         };
         var options = new AgentOptions
         {

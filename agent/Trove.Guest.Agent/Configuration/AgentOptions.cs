@@ -102,6 +102,18 @@ public sealed record TroveGuestOptions
     /// <summary><c>watchdog</c>: ping systemd's watchdog when WATCHDOG_USEC is set.</summary>
     public bool Watchdog { get; init; } = true;
 
+    /// <summary>
+    /// <c>replication_address</c>: the address a source gives its replicas (Trove: the IPv4 of the default route's
+    /// interface, which is the default here too). Set it where replicas reach the source another way (NAT, loopback).
+    /// </summary>
+    public string? ReplicationAddress { get; init; }
+
+    /// <summary><c>replication_start_timeout</c>: how long attach_replica waits for replication to run (Trove: 180 s).</summary>
+    public TimeSpan ReplicationStartTimeout { get; init; } = TimeSpan.FromSeconds(180);
+
+    /// <summary><c>wait_for_txn_timeout</c>: how long wait_for_txn waits for a transaction (Trove waits for ever).</summary>
+    public TimeSpan WaitForTxnTimeout { get; init; } = TimeSpan.FromSeconds(600);
+
     /// <summary><c>trim_startup_memory</c>: once READY, page out the executable's start-up-only code (see StartupMemoryTrimmer).</summary>
     public bool TrimStartupMemory { get; init; } = true;
 }

@@ -4,6 +4,7 @@ using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Engines;
 using Trove.Guest.Agent.Managers.Mysql;
+using Trove.Guest.Agent.Managers.Mysql.Replication;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Serialization;
@@ -42,7 +43,9 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
         await Manager.InitializeAsync(ct).ConfigureAwait(false);
         await backups.FailInterruptedAsync(ct).ConfigureAwait(false);
 
-        var api = new GuestApi(options, Manager, backups, volumes, new Modules.ModuleStore(options), conductor, loggers.CreateLogger<GuestApi>());
+        var replication = new MysqlReplication(options, Manager, backups, GtidReplication.For(options.DatastoreManager, mariaDb),
+            loggers.CreateLogger<MysqlReplication>());
+        var api = new GuestApi(options, Manager, backups, replication, volumes, new Modules.ModuleStore(options), conductor, loggers.CreateLogger<GuestApi>());
         IRpcSerializer serializer = options.InstanceRpcEncrKey is { } key ? SecureSerializer.ForTroveKey(key) : PlainSerializer.Instance;
         _server = new RpcServer(
             new RpcServerOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange, Topic = options.Topic, Server = options.GuestId },

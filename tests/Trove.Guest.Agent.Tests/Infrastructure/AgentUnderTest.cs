@@ -152,15 +152,26 @@ public sealed class AgentUnderTest : IAsyncDisposable
     }
 
     /// <summary>Runs SQL as the OS root over the server's socket (as an operator would) and returns the rows, tab-separated.</summary>
-    public async Task<string> SqlAsync(string sql)
+    public async Task<string> SqlAsync(string sql, bool columnNames = false)
     {
         var result = await CliWrap.Cli.Wrap("mariadb")
-            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={Options.Guest.EngineSocket}", "--user=root", "--batch", "--skip-column-names"])
+            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={Options.Guest.EngineSocket}", "--user=root", "--batch", .. (columnNames ? Array.Empty<string>() : ["--skip-column-names"])])
             .WithStandardInputPipe(CliWrap.PipeSource.FromString(sql))
             .WithValidation(CliWrap.CommandResultValidation.None)
             .ExecuteBufferedAsync();
         if (result.ExitCode != 0) throw new InvalidOperationException($"SQL failed: {result.StandardError}");
         return result.StandardOutput.Trim();
+    }
+
+    /// <summary>One field of <c>SHOW SLAVE STATUS</c>, or null when the server is not a replica.</summary>
+    public async Task<string?> SlaveStatusAsync(string field)
+    {
+        foreach (var line in (await SqlAsync("SHOW SLAVE STATUS\\G", columnNames: true)).Split('\n'))
+        {
+            var colon = line.IndexOf(':');
+            if (colon > 0 && line[..colon].Trim() == field) return line[(colon + 1)..].Trim();
+        }
+        return null;
     }
 
     public Task<JsonNode?> CallAsync(string method, JsonObject? args = null, string version = "1.0") =>

@@ -68,6 +68,18 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
         return rows;
     }
 
+    /// <summary>
+    /// One connection for a sequence of statements that must share a session (replication: <c>STOP SLAVE</c>, then
+    /// <c>CHANGE MASTER</c>…). With <paramref name="binlog"/> false the agent's own writes stay out of the binary log,
+    /// so a replica never gains transactions of its own (errant GTIDs break replication; mariadb-ops §5.5).
+    /// </summary>
+    public async Task<MysqlSession> OpenSessionAsync(bool binlog, CancellationToken ct)
+    {
+        var session = new MysqlSession(await OpenAsync(ct).ConfigureAwait(false));
+        if (!binlog) await session.ExecuteAsync("SET SESSION sql_log_bin = 0", ct).ConfigureAwait(false);
+        return session;
+    }
+
     /// <summary>True when the server answers a real query.</summary>
     public async Task<bool> PingAsync(CancellationToken ct)
     {
@@ -304,4 +316,46 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
             await ExecAsync(c, tx, $"GRANT {rootGrant} ON *.* TO 'root'@'%'{(grantOption ? " WITH GRANT OPTION" : "")}", ct).ConfigureAwait(false);
         });
     }
+}
+
+/// <summary>A connection as <c>os_admin</c> for statements that belong together; values are bound parameters.</summary>
+public sealed class MysqlSession(MySqlConnection connection) : IAsyncDisposable
+{
+    public async Task ExecuteAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var cmd = Command(sql, parameters);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<string?> ScalarAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var cmd = Command(sql, parameters);
+        var value = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return value is null or DBNull ? null : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Rows by column name (<c>SHOW SLAVE STATUS</c> has dozens of columns, in an order that changes between versions).</summary>
+    public async Task<List<Dictionary<string, string?>>> QueryAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var cmd = Command(sql, parameters);
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var rows = new List<Dictionary<string, string?>>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var row = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            for (var i = 0; i < reader.FieldCount; i++)
+                row[reader.GetName(i)] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    private MySqlCommand Command(string sql, (string Name, object? Value)[] parameters)
+    {
+        var cmd = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value);
+        return cmd;
+    }
+
+    public ValueTask DisposeAsync() => connection.DisposeAsync();
 }

@@ -32,6 +32,16 @@ public sealed class MysqlConfigFiles(string configDir)
         WriteAtomically(OverridePath(group, changeId), Render(mysqld), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
+    /// <summary>An override written as the control plane rendered it (replication configurations are whole INI texts).</summary>
+    public void WriteOverrideText(string group, string changeId, string contents)
+    {
+        Directory.CreateDirectory(ConfD);
+        WriteAtomically(OverridePath(group, changeId), contents.EndsWith('\n') ? contents : contents + "\n",
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+    }
+
+    public string? ReadOverride(string group, string changeId) => File.Exists(OverridePath(group, changeId)) ? File.ReadAllText(OverridePath(group, changeId)) : null;
+
     public void RemoveOverride(string group, string changeId) => File.Delete(OverridePath(group, changeId));
 
     public bool HasOverride(string group, string changeId) => File.Exists(OverridePath(group, changeId));

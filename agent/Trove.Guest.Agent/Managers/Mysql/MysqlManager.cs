@@ -9,6 +9,7 @@ using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Engines;
 using Trove.Guest.Agent.IO;
+using Trove.Guest.Agent.Managers.Mysql.Replication;
 using Trove.Guest.Agent.Models;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Server;
@@ -33,7 +34,7 @@ public sealed record PrepareRequest(
 /// SQL administration in <see cref="MysqlAdmin"/>. One class serves both datastores; the differences (SQL dialect for
 /// passwords, reserved databases) come from the configuration.
 /// </summary>
-public sealed class MysqlManager(
+public sealed partial class MysqlManager(
     AgentOptions options,
     IDatabaseEngine engine,
     StatusReporter status,
@@ -48,6 +49,7 @@ public sealed class MysqlManager(
     private MysqlAdmin? _admin;
     private MysqlGuestLogs? _guestLogs;
     private volatile bool _restartRequired;
+    private volatile string? _replicationFailure;
 
     private string DataDir => Path.Combine(options.Datastore.MountPoint, "data");
 
@@ -61,6 +63,8 @@ public sealed class MysqlManager(
     private string OsAdminCnf => Path.Combine(CredentialsDir, "os_admin.cnf");
     private string StoppedMarker => Path.Combine(options.Guest.StateDir, "engine.stopped-on-request");
     private bool IsMariaDb => options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
+
+    public MysqlConfigFiles ConfigFiles => _files;
 
     public MysqlGuestLogs GuestLogs => _guestLogs ??= new MysqlGuestLogs(options, _files, () => Admin);
 
@@ -82,6 +86,8 @@ public sealed class MysqlManager(
     /// <summary>The status for heartbeats (guest-contract §2.5, native form).</summary>
     public async Task<string> StatusAsync(CancellationToken ct)
     {
+        // A replica whose replication could not be set up is not healthy, whatever its server says.
+        if (_replicationFailure is not null) return ServiceStatus.FailedToSpawn;
         if (_restartRequired) return ServiceStatus.RestartRequired;
         switch (await engine.GetStateAsync(ct).ConfigureAwait(false))
         {
@@ -95,7 +101,12 @@ public sealed class MysqlManager(
 
     // ---- prepare ------------------------------------------------------------------------------------------------
 
-    public async Task PrepareAsync(PrepareRequest request, JsonObject context, CancellationToken ct)
+    /// <summary>
+    /// prepare: volume, configuration, data (initialised or restored), secure; for a new replica (a <c>snapshot</c> in
+    /// the request) also replication, before the final status, so a replica that cannot replicate reports
+    /// <c>failed to spawn</c> and never healthy.
+    /// </summary>
+    public async Task PrepareAsync(PrepareRequest request, JsonObject context, MysqlReplication replication, CancellationToken ct)
     {
         await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -103,8 +114,16 @@ public sealed class MysqlManager(
             await status.BeginPrepareAsync(ct).ConfigureAwait(false);
             try
             {
-                await PrepareDatadirAsync(request, context, ct).ConfigureAwait(false);
+                _replicationFailure = null;
+                ReplicaInfo? source = null;
+                if (request.Snapshot is JsonObject snapshot)
+                {
+                    if (request.Restore is null) throw RpcFailureException.ValueError("a replica's prepare needs the snapshot's backup_info to restore from");
+                    source = ReplicaInfo.FromJson(snapshot, "snapshot");
+                }
+                await PrepareDatadirAsync(request, context, source is null ? null : replication, ct).ConfigureAwait(false);
                 await SecureAsync(ct).ConfigureAwait(false);
+                if (source is not null) await replication.StartReplicatingAsync(source, ct).ConfigureAwait(false);
                 // A restored instance keeps the source's root@'%': Trove shows it as root-enabled (guest-contract §2.2 step 10).
                 if (request.Restore is not null && await Admin.IsRootEnabledAsync(ct).ConfigureAwait(false))
                     await status.ReportRootAsync(ct).ConfigureAwait(false);
@@ -141,7 +160,7 @@ public sealed class MysqlManager(
         }
     }
 
-    private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, CancellationToken ct)
+    private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, MysqlReplication? replica, CancellationToken ct)
     {
         var device = request.DevicePath ?? options.Datastore.DevicePath;
         if (!string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device)))
@@ -149,6 +168,8 @@ public sealed class MysqlManager(
             await volumes.FormatIfBlankAsync(device, ct).ConfigureAwait(false);
             await volumes.MountAsync(device, options.Datastore.MountPoint, ct).ConfigureAwait(false);
         }
+        // Strategy and size are checked on the mounted volume, before anything is downloaded.
+        replica?.CheckSnapshot(request.Snapshot, "snapshot");
         await engine.StopAsync(ct).ConfigureAwait(false);
         Directory.CreateDirectory(DataDir);
         Directory.CreateDirectory(CredentialsDir);
@@ -160,6 +181,10 @@ public sealed class MysqlManager(
             : new MyCnfTemplate(options).Render(request.MemoryMb, DataDir, request.DatastoreVersion));
         await WriteSystemOverridesAsync(ct).ConfigureAwait(false);
         if (request.Overrides is { Count: > 0 } overrides) _files.MergeUserOverrides(overrides);
+        // A new replica's first start already has the replica configuration: attaching then needs no restart.
+        _files.RemoveOverride(MysqlReplication.OverrideGroup, MysqlReplication.ReplicaOverride);
+        if (replica is not null && (request.Snapshot as JsonObject)?["config"]?.GetValue<string>() is { Length: > 0 } replicaConfig)
+            _files.WriteOverrideText(MysqlReplication.OverrideGroup, MysqlReplication.ReplicaOverride, replicaConfig);
 
         if (request.Restore is { } restore)
         {
@@ -191,7 +216,7 @@ public sealed class MysqlManager(
     private async Task StartRestoredAsync(CancellationToken ct)
     {
         var init = Path.Combine(CredentialsDir, "restore-init.sql");
-        await File.WriteAllTextAsync(init, "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(init, "SET SESSION sql_log_bin = 0;\nALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
         File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
         if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);
         _files.WriteOverride("40-restore", "init", new Dictionary<string, string> { ["init-file"] = init });
@@ -213,8 +238,15 @@ public sealed class MysqlManager(
     {
         Directory.CreateDirectory(TmpDir);
         if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", TmpDir], null, ct).ConfigureAwait(false);
-        _files.WriteSystemOverrides(new Dictionary<string, string> { ["datadir"] = DataDir, ["tmpdir"] = TmpDir });
+        var system = new Dictionary<string, string> { ["datadir"] = DataDir, ["tmpdir"] = TmpDir };
+        // Replication needs a server id of its own on every instance; Trove's templates render one, others may not.
+        if (!File.Exists(_files.MyCnf) || !ServerIdLine().IsMatch(File.ReadAllText(_files.MyCnf)))
+            system["server_id"] = MyCnfTemplate.ServerId(options.GuestId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _files.WriteSystemOverrides(system);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*server[-_]id\s*=", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex ServerIdLine();
 
     private string InstallDbTool => File.Exists("/usr/bin/mariadb-install-db") ? "/usr/bin/mariadb-install-db" : "mysql_install_db";
     private static string ClientTool => File.Exists("/usr/bin/mariadb") ? "/usr/bin/mariadb" : "mysql";
@@ -228,7 +260,10 @@ public sealed class MysqlManager(
     {
         var password = NewPassword();
         var account = MysqlNames.Account(OsAdmin, "localhost");
+        // Not in the binary log: os_admin is this server's own (a replica must not gain transactions of its own, and a
+        // source's os_admin must not replace its replicas').
         var sql = new StringBuilder()
+            .Append("SET SESSION sql_log_bin = 0;\n")
             .Append($"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
             .Append($"ALTER USER {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
             .Append($"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION;\n")
@@ -413,6 +448,53 @@ public sealed class MysqlManager(
             _lifecycle.Release();
         }
     }
+
+    /// <summary>
+    /// Changes override files and brings the running server in line: when only options it can change live differ
+    /// (read_only and friends), with <c>SET GLOBAL</c>; otherwise with a restart (or, when the caller forbids one, at the
+    /// next restart). Returns true when it restarted.
+    /// </summary>
+    public async Task<bool> ChangeOverridesAsync(Action<MysqlConfigFiles> edit, bool restartAllowed, CancellationToken ct)
+    {
+        EnsurePrepared();
+        await _lifecycle.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var before = await ServerOptions.ReadAsync(_files.MyCnf, ct).ConfigureAwait(false);
+            edit(_files);
+            var changes = (await ServerOptions.ReadAsync(_files.MyCnf, ct).ConfigureAwait(false)).ChangesFrom(before);
+            if (changes.Count == 0 || await engine.GetStateAsync(ct).ConfigureAwait(false) != EngineState.Running) return false;
+            var needRestart = changes.Where(c => !ServerOptions.IsDynamic(c.Name)).Select(c => c.Name).ToList();
+            if (needRestart.Count == 0 || !restartAllowed)
+            {
+                foreach (var (name, value) in changes.Where(c => ServerOptions.IsDynamic(c.Name)))
+                    await Admin.SetGlobalAsync(name, ServerOptions.SqlValue(value), ct).ConfigureAwait(false);
+                if (needRestart.Count > 0)
+                    logger.LogWarning("Configuration changed without a restart: {Options} take effect at the next restart", string.Join(", ", needRestart));
+                else
+                    logger.LogInformation("Configuration applied live: {Options}", string.Join(", ", changes.Select(c => $"{c.Name}={c.Value ?? "DEFAULT"}")));
+                return false;
+            }
+            logger.LogInformation("Restarting the database for {Options}", string.Join(", ", needRestart));
+            await engine.StopAsync(ct).ConfigureAwait(false);
+            await engine.StartAsync(ct).ConfigureAwait(false);
+            await WaitHealthyAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Replication could not be set up: <c>failed to spawn</c> now and in every heartbeat until it is.</summary>
+    public async Task ReplicationFailedAsync(string reason, CancellationToken ct)
+    {
+        _replicationFailure = reason;
+        await status.ReportAsync(ServiceStatus.FailedToSpawn, force: true, ct).ConfigureAwait(false);
+    }
+
+    public void ReplicationHealthy() => _replicationFailure = null;
 
     /// <summary>
     /// For work that needs the server up (backups): waits while it is still starting (after an agent or VM restart),

@@ -1,0 +1,134 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.TaskManager.Guests;
+using Trove.Guest.TaskManager.Replication;
+using Trove.Guest.Testing;
+
+namespace Trove.Guest.Agent.Tests.Infrastructure;
+
+/// <summary>
+/// Several agents, each with its own mariadbd on a loopback port, on one broker and one Swift, and the replication
+/// flows playing the control plane against them through RPC only. Instances render our own my.cnf template (no
+/// config_contents), as our controller does, and advertise 127.0.0.1 to their replicas.
+/// </summary>
+public sealed class ReplicationSet : IAsyncDisposable
+{
+    private readonly List<AgentUnderTest> _agents;
+    private readonly ILoggerFactory _loggers;
+
+    private ReplicationSet(List<AgentUnderTest> agents, SwiftFixture swift, ILoggerFactory loggers, TestLogger flowLog)
+    {
+        _agents = agents;
+        Swift = swift;
+        _loggers = loggers;
+        FlowLog = flowLog;
+        Reports = new TestGuestReports(agents);
+        Configs = ReplicationConfigs.Render(Path.Combine(RepoPaths.Root, "templates"), "mariadb");
+        Flows = new ReplicationFlows(Reports, Configs, loggers.CreateLogger<ReplicationFlows>()) { PrepareTimeout = TimeSpan.FromSeconds(150) };
+    }
+
+    public SwiftFixture Swift { get; }
+    public TestGuestReports Reports { get; }
+    public ReplicationConfigs Configs { get; }
+    public ReplicationFlows Flows { get; }
+    public TestLogger FlowLog { get; }
+    public AgentUnderTest this[int i] => _agents[i];
+    public int Count => _agents.Count;
+
+    /// <summary>The control plane's handle on instance <paramref name="i"/> (RPC only).</summary>
+    public GuestClient Guest(int i) => new(_agents[0].Client, _agents[i].Options.GuestId, new GuestTimeouts { High = TimeSpan.FromSeconds(90) });
+
+    public static async Task<ReplicationSet> StartAsync(string brokerUrl, SwiftFixture swift, int count, Func<AgentOptions, AgentOptions>? configure = null)
+    {
+        var agents = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => AgentUnderTest.StartAsync(brokerUrl, configure: o =>
+        {
+            o = o with
+            {
+                Backup = new BackupOptions { Storage = BackupStorageKind.Swift },
+                Guest = o.Guest with
+                {
+                    ReplicationAddress = "127.0.0.1",
+                    ReplicationStartTimeout = TimeSpan.FromSeconds(30),
+                    WaitForTxnTimeout = TimeSpan.FromSeconds(30),
+                },
+            };
+            return configure?.Invoke(o) ?? o;
+        })));
+        var log = new TestLogger();
+        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new TestLoggerProvider(log)));
+        return new ReplicationSet([.. agents], swift, loggers, log);
+    }
+
+    /// <summary>prepare's arguments for a new instance of this set: our template (no config_contents), 512 MB.</summary>
+    public static JsonObject PrepareArguments(AgentUnderTest agent) => new()
+    {
+        ["packages"] = new JsonArray(), ["databases"] = new JsonArray(), ["memory_mb"] = 512, ["users"] = new JsonArray(),
+        ["device_path"] = null, ["mount_point"] = agent.Options.Datastore.MountPoint, ["backup_info"] = null,
+        ["config_contents"] = null, ["root_password"] = null, ["overrides"] = null, ["cluster_config"] = null,
+        ["snapshot"] = null, ["modules"] = null, ["ds_version"] = "10.11",
+    };
+
+    /// <summary>Prepares instance <paramref name="i"/> as a standalone source.</summary>
+    public Task PrepareSourceAsync(int i) => _agents[i].PrepareAsync(new JsonObject { ["config_contents"] = null });
+
+    /// <summary>Waits until every replica has applied everything the source wrote, then returns each one's table checksums.</summary>
+    public async Task<IReadOnlyList<string>> CaughtUpChecksumsAsync(int source, IEnumerable<int> replicas, string tables)
+    {
+        var position = await _agents[source].SqlAsync("SELECT @@global.gtid_binlog_pos");
+        foreach (var r in replicas)
+        {
+            var waited = await _agents[r].SqlAsync($"SELECT MASTER_GTID_WAIT('{position}', 60)");
+            if (waited != "0") throw new TimeoutException($"instance {r} did not reach {position}: {await _agents[r].SqlAsync("SHOW SLAVE STATUS\\G")}");
+        }
+        var all = new List<string> { await _agents[source].SqlAsync(tables) };
+        foreach (var r in replicas) all.Add(await _agents[r].SqlAsync(tables));
+        return all;
+    }
+
+    /// <summary>Everything the agents and the flows logged, for failure messages.</summary>
+    public string Digest() => string.Join("\n", _agents.Select((a, i) => $"--- instance {i} ---\n{a.Log.Digest()}")) + "\n--- flows ---\n" + FlowLog.Digest();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents) await agent.DisposeAsync();
+        _loggers.Dispose();
+    }
+}
+
+/// <summary>The conductor's records as the flows read them, from each agent's test conductor.</summary>
+public sealed class TestGuestReports(IReadOnlyList<AgentUnderTest> agents) : IGuestReports
+{
+    public async Task<CompletedBackup> WaitForBackupAsync(string backupId, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var agent in agents)
+            {
+                var final = agent.Conductor.Received.FirstOrDefault(r => r.Method == "update_backup" && r.Args["backup_id"]?.GetValue<string>() == backupId
+                    && r.Args["state"]?.GetValue<string>() is "COMPLETED" or "FAILED");
+                if (final.Method is null) continue;
+                if (final.Args["state"]!.GetValue<string>() == "FAILED") throw new InvalidOperationException($"backup {backupId} failed: {final.Args["note"]}");
+                return new CompletedBackup(backupId, final.Args["location"]!.GetValue<string>(), final.Args["checksum"]!.GetValue<string>(),
+                    final.Args["backup_type"]!.GetValue<string>());
+            }
+            await Task.Delay(50, ct);
+        }
+        throw new TimeoutException($"backup {backupId} was not reported in {timeout.TotalSeconds} s");
+    }
+
+    public async Task<string> WaitForPrepareEndAsync(string instanceId, TimeSpan timeout, CancellationToken ct)
+    {
+        var agent = agents.Single(a => a.Options.GuestId == instanceId);
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var statuses = agent.Conductor.Statuses.ToList();
+            var building = statuses.LastIndexOf("building");
+            if (building >= 0 && building < statuses.Count - 1) return statuses[building + 1];
+            await Task.Delay(50, ct);
+        }
+        throw new TimeoutException($"{instanceId} did not end prepare in {timeout.TotalSeconds} s");
+    }
+}

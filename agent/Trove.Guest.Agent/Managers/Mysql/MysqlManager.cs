@@ -169,6 +169,7 @@ public sealed partial class MysqlManager(
             await volumes.MountAsync(device, options.Datastore.MountPoint, ct).ConfigureAwait(false);
         }
         // Strategy and size are checked on the mounted volume, before anything is downloaded.
+        Directory.CreateDirectory(options.Datastore.MountPoint);
         replica?.CheckSnapshot(request.Snapshot, "snapshot");
         await engine.StopAsync(ct).ConfigureAwait(false);
         Directory.CreateDirectory(DataDir);

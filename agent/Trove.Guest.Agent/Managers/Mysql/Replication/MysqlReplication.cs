@@ -106,6 +106,12 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
     public ReplicaInfo CheckSnapshot(JsonNode? snapshot, string argument)
     {
         var info = ReplicaInfo.FromJson(snapshot, argument);
+        Check(info);
+        return info;
+    }
+
+    private void Check(ReplicaInfo info)
+    {
         if (info.Strategy is { } strategy && strategy != Strategy)
             throw new RpcFailureException("GuestError", "trove.common.exception",
                 $"the snapshot is for {strategy} replication, but this {options.DatastoreManager} guest uses {Strategy}");
@@ -116,7 +122,6 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
                 throw new RpcFailureException("GuestError", "trove.common.exception",
                     $"the volume is too small for the replica: {total.ToString(CultureInfo.InvariantCulture)} GB, the source holds {dataset.DatasetSizeGb.ToString(CultureInfo.InvariantCulture)} GB");
         }
-        return info;
     }
 
     /// <summary>
@@ -126,10 +131,11 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
     /// </summary>
     public async Task AttachAsync(JsonNode? replicaInfo, string? replicaConfig, bool restart, CancellationToken ct)
     {
-        ReplicaInfo info;
+        // Malformed arguments are refused before anything changes; from here on, a failure is the replica's.
+        var info = ReplicaInfo.FromJson(replicaInfo, "replica_info");
         try
         {
-            info = CheckSnapshot(replicaInfo, "replica_info");
+            Check(info);
             if (replicaConfig is { Length: > 0 } config && manager.ConfigFiles.ReadOverride(OverrideGroup, ReplicaOverride) != Normalized(config))
                 await manager.ChangeOverridesAsync(f => f.WriteOverrideText(OverrideGroup, ReplicaOverride, config), restart, ct).ConfigureAwait(false);
         }

@@ -55,12 +55,16 @@ public sealed class ServerOptions
     }
 
     /// <summary>Booleans compare equal whatever way they are spelled.</summary>
-    private static string Normalize(string value) => value.Trim().Trim('"', '\'').ToUpperInvariant() switch
+    private static string Normalize(string value)
     {
-        "ON" or "TRUE" or "YES" => "1",
-        "OFF" or "FALSE" or "NO" => "0",
-        var v => v,
-    };
+        var v = value.Trim().Trim('"', '\'');
+        return v.ToUpperInvariant() switch
+        {
+            "ON" or "TRUE" or "YES" => "1",
+            "OFF" or "FALSE" or "NO" => "0",
+            _ => v,
+        };
+    }
 
     public string? this[string name] => _values.GetValueOrDefault(name);
 

@@ -17,10 +17,9 @@ public sealed class ReplicationSet : IAsyncDisposable
     private readonly List<AgentUnderTest> _agents;
     private readonly ILoggerFactory _loggers;
 
-    private ReplicationSet(List<AgentUnderTest> agents, SwiftFixture swift, ILoggerFactory loggers, TestLogger flowLog)
+    private ReplicationSet(List<AgentUnderTest> agents, ILoggerFactory loggers, TestLogger flowLog)
     {
         _agents = agents;
-        Swift = swift;
         _loggers = loggers;
         FlowLog = flowLog;
         Reports = new TestGuestReports(agents);
@@ -28,7 +27,6 @@ public sealed class ReplicationSet : IAsyncDisposable
         Flows = new ReplicationFlows(Reports, Configs, loggers.CreateLogger<ReplicationFlows>()) { PrepareTimeout = TimeSpan.FromSeconds(150) };
     }
 
-    public SwiftFixture Swift { get; }
     public TestGuestReports Reports { get; }
     public ReplicationConfigs Configs { get; }
     public ReplicationFlows Flows { get; }
@@ -39,7 +37,7 @@ public sealed class ReplicationSet : IAsyncDisposable
     /// <summary>The control plane's handle on instance <paramref name="i"/> (RPC only).</summary>
     public GuestClient Guest(int i) => new(_agents[0].Client, _agents[i].Options.GuestId, new GuestTimeouts { High = TimeSpan.FromSeconds(90) });
 
-    public static async Task<ReplicationSet> StartAsync(string brokerUrl, SwiftFixture swift, int count, Func<AgentOptions, AgentOptions>? configure = null)
+    public static async Task<ReplicationSet> StartAsync(string brokerUrl, int count, Func<AgentOptions, AgentOptions>? configure = null)
     {
         var agents = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => AgentUnderTest.StartAsync(brokerUrl, configure: o =>
         {
@@ -57,7 +55,7 @@ public sealed class ReplicationSet : IAsyncDisposable
         })));
         var log = new TestLogger();
         var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new TestLoggerProvider(log)));
-        return new ReplicationSet([.. agents], swift, loggers, log);
+        return new ReplicationSet([.. agents], loggers, log);
     }
 
     /// <summary>prepare's arguments for a new instance of this set: our template (no config_contents), 512 MB.</summary>

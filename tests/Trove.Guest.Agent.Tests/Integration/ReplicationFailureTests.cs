@@ -18,7 +18,7 @@ public sealed class ReplicationFailureTests(BrokerFixture broker, SwiftFixture s
     [Fact]
     public async Task A_bad_snapshot_fails_the_replica_clearly_and_it_never_reports_healthy()
     {
-        await using var set = await ReplicationSet.StartAsync(broker.Url, swift, 4);
+        await using var set = await ReplicationSet.StartAsync(broker.Url, 4);
         await set.PrepareSourceAsync(0);
         await BackupDriver.SeedAsync(set[0]);
         var id = "snap-" + Guid.NewGuid().ToString("N")[..12];
@@ -83,7 +83,7 @@ public sealed class ReplicationFailureTests(BrokerFixture broker, SwiftFixture s
     [Fact]
     public async Task Hostile_replication_arguments_are_refused_before_they_reach_sql()
     {
-        await using var set = await ReplicationSet.StartAsync(broker.Url, swift, 1);
+        await using var set = await ReplicationSet.StartAsync(broker.Url, 1);
         await set.PrepareSourceAsync(0);
         var source = set[0];
         var bad = new JsonObject
@@ -110,7 +110,7 @@ public sealed class ReplicationFailureTests(BrokerFixture broker, SwiftFixture s
     [Fact]
     public async Task A_switchover_whose_candidate_cannot_catch_up_changes_nothing()
     {
-        await using var set = await ReplicationSet.StartAsync(broker.Url, swift, 2, o => o with { Guest = o.Guest with { WaitForTxnTimeout = TimeSpan.FromSeconds(2) } });
+        await using var set = await ReplicationSet.StartAsync(broker.Url, 2, o => o with { Guest = o.Guest with { WaitForTxnTimeout = TimeSpan.FromSeconds(2) } });
         await set.PrepareSourceAsync(0);
         await BackupDriver.SeedAsync(set[0]);
         await set.Flows.CreateReplicasAsync(set.Guest(0),

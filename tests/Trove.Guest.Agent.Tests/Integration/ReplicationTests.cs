@@ -22,7 +22,7 @@ public sealed class ReplicationTests(BrokerFixture broker, SwiftFixture swift) :
     [Fact]
     public async Task Replicas_follow_their_source_through_switchover_failover_and_detach()
     {
-        await using var set = await ReplicationSet.StartAsync(broker.Url, swift, 3);
+        await using var set = await ReplicationSet.StartAsync(broker.Url, 3);
         var (m, r1, r2) = (0, 1, 2);
         await set.PrepareSourceAsync(m);
         await BackupDriver.SeedAsync(set[m]);

@@ -23,36 +23,10 @@ def main():
     p.add_argument('--config-contents-file', required=True)
     a = p.parse_args()
 
-    from trove.common import cfg
-    import oslo_messaging as messaging
-    CONF = cfg.CONF
-    CONF([], project='trove', default_config_files=[])
-    from oslo_messaging import transport as oslo_transport
-    CONF.register_opts(oslo_transport._transport_opts)  # registered lazily by oslo; we set it before rpc.init
-    CONF.set_override('transport_url', a.url)
-    CONF.set_override('metrics_thread_stop_timeout', 0, group='oslo_messaging_metrics')
-    CONF.set_override('agent_call_high_timeout', 120)
-    messaging.set_transport_defaults('trove')
-    from trove import rpc
-    rpc.init(CONF)
-    import trove.instance.models as models
-    # What the taskmanager reads from its database: the instance's key (prepare's queue creation reads DBInstance).
-    models.get_instance_encryption_key = lambda instance_id: a.key
-    models.DBInstance.get_by = classmethod(lambda cls, **kwargs: type('Instance', (), {'key': a.key})())
-    from trove.common.context import TroveContext
-    from trove.guestagent.api import API
-
-    ctx = TroveContext(user='admin', project_id='p1', request_id='req-driver-1', is_admin=True)
+    from trove_taskmanager import connect, Steps
+    API, ctx = connect(a.url, a.key)
     api = API(ctx, a.guest_id)
-    failed = False
-
-    def step(name, fn):
-        nonlocal failed
-        try:
-            print(json.dumps({'step': name, 'result': fn()}), flush=True)
-        except Exception as e:  # report and go on: the test asserts on each line
-            failed = True
-            print(json.dumps({'step': name, 'error': '%s: %s' % (type(e).__name__, e)}), flush=True)
+    step = Steps()
 
     config = open(a.config_contents_file).read()
 
@@ -95,7 +69,7 @@ def main():
     step('get_volume_info', lambda: sorted(api.get_volume_info().keys()))
     step('restart', lambda: api.restart())
     step('rpc_ping_after_restart', lambda: api.rpc_ping())
-    return 1 if failed else 0
+    return 1 if step.failed else 0
 
 
 if __name__ == '__main__':

@@ -48,7 +48,7 @@ try
     GuestClient Guest(BenchInstance i) => new(rpc, i.GuestId, timeouts);
 
     await Guest(m).PrepareAsync(BenchInstance.PrepareArguments(m), null, CancellationToken.None);
-    var status = await conductor.WaitForPrepareEndAsync(m.GuestId, TimeSpan.FromSeconds(120), CancellationToken.None);
+    var status = await conductor.Reports.WaitForPrepareEndAsync(m.GuestId, TimeSpan.FromSeconds(120), CancellationToken.None);
     if (status != "healthy") throw new InvalidOperationException($"the source ended prepare with {status}");
 
     // DATA_GB of InnoDB: random hex text (about 2x compressible) in 4 tables, doubled up with INSERT ... SELECT.
@@ -79,7 +79,7 @@ try
     Directory.Delete(seed, recursive: true);
 
     var configs = ReplicationConfigs.Render(templates, "mariadb");
-    var flows = new ReplicationFlows(conductor, configs, NullLogger<ReplicationFlows>.Instance);
+    var flows = new ReplicationFlows(conductor.Reports, configs, NullLogger<ReplicationFlows>.Instance);
     var context = new JsonObject();
     foreach (var (replica, label) in new[] { (r1, "ours: create replica 1"), (r2, "ours: create replica 2") })
     {
@@ -126,6 +126,11 @@ try
     var (source, follower) = winner.InstanceId == m.GuestId ? (m, r2) : (r2, m);
     await source.SqlAsync("INSERT INTO bench.t0 (k, c, pad) VALUES (5, 'after the failover', '');");
     await CaughtUpAsync(source, [follower]);
+    // What one restart of a server costs here: Trove restarts on every override change, five times in a switchover.
+    var restart = Stopwatch.StartNew();
+    await rpc.CallAsync(new RpcTarget($"guestagent.{follower.GuestId}"), "restart", null, new RpcCallOptions { Timeout = TimeSpan.FromSeconds(300) });
+    Report(new JsonObject { ["run"] = "reference: one restart RPC of a replica (Trove restarts 5 times in a switchover)", ["wall_s"] = Round(restart.Elapsed) });
+    await CaughtUpAsync(source, [follower]);
     var counts = new[] { await source.SqlAsync("SELECT COUNT(*) FROM bench.t0"), await follower.SqlAsync("SELECT COUNT(*) FROM bench.t0") };
     Report(new JsonObject { ["run"] = "rows in bench.t0 on the new source and its replica", ["rows"] = new JsonArray(counts.Select(c => (JsonNode)c).ToArray()) });
 }
@@ -147,6 +152,7 @@ Console.WriteLine(new JsonObject
     ["promote_s"] = new JsonArray(promote1, promote2),
     ["promote_vs_manual"] = Math.Round(Math.Min(promote1, promote2) / Wall("reference: the switchover back by hand (mariadb CLI, mariadb-ops 5.4)"), 2),
     ["eject_s"] = Wall("ours: eject the SIGKILLed source (failover)"),
+    ["promote_vs_five_restarts"] = Math.Round(Math.Min(promote1, promote2) / (5 * Wall("reference: one restart RPC of a replica (Trove restarts 5 times in a switchover)")), 3),
     ["loadavg"] = File.ReadAllText("/proc/loadavg").Split(' ')[0..3].Aggregate((a, b) => a + " " + b),
 }.ToJsonString());
 return 0;
@@ -296,58 +302,28 @@ internal sealed class BenchInstance(string root, string name, string agentBinary
     }
 }
 
-/// <summary>A trove-conductor stand-in: records what guests report and answers the flows' questions about it.</summary>
-internal sealed class BenchConductor : IGuestReports, IAsyncDisposable
+/// <summary>A trove-conductor stand-in: records what guests report; the flows read it through <see cref="RecordedGuestReports"/>.</summary>
+internal sealed class BenchConductor : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<(string Method, JsonObject Args)> _received = new();
     private RpcServer _server = null!;
+
+    public RecordedGuestReports Reports { get; private init; } = null!;
 
     public static async Task<BenchConductor> StartAsync(string url, string topic)
     {
-        var conductor = new BenchConductor();
+        var received = new ConcurrentQueue<(string Method, JsonObject Args)>();
+        var conductor = new BenchConductor { Reports = new RecordedGuestReports(() => received) };
         var endpoint = new RpcEndpoint("1.0");
         foreach (var method in new[] { "heartbeat", "update_backup", "report_root", "notify_end", "notify_exc_info" })
             endpoint.Map(method, (r, _) =>
             {
-                conductor._received.Enqueue((r.Method, (JsonObject)r.Arguments.Values.DeepClone()));
+                received.Enqueue((r.Method, (JsonObject)r.Arguments.Values.DeepClone()));
                 return ValueTask.FromResult<JsonNode?>(null);
             });
         conductor._server = new RpcServer(new RpcServerOptions { TransportUrl = url, Exchange = "trove", Topic = topic, Server = "conductor" },
             new RpcDispatcher([endpoint]));
         await conductor._server.StartAsync(CancellationToken.None);
         return conductor;
-    }
-
-    public async Task<CompletedBackup> WaitForBackupAsync(string backupId, TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var final = _received.FirstOrDefault(r => r.Method == "update_backup" && r.Args["backup_id"]?.GetValue<string>() == backupId
-                && r.Args["state"]?.GetValue<string>() is "COMPLETED" or "FAILED");
-            if (final.Method is not null)
-            {
-                if (final.Args["state"]!.GetValue<string>() != "COMPLETED") throw new InvalidOperationException($"backup {backupId} failed: {final.Args["note"]}");
-                return new CompletedBackup(backupId, final.Args["location"]!.GetValue<string>(), final.Args["checksum"]!.GetValue<string>(),
-                    final.Args["backup_type"]!.GetValue<string>());
-            }
-            await Task.Delay(20, ct);
-        }
-        throw new TimeoutException($"backup {backupId} was not reported");
-    }
-
-    public async Task<string> WaitForPrepareEndAsync(string instanceId, TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var statuses = _received.Where(r => r.Method == "heartbeat" && r.Args["instance_id"]?.GetValue<string>() == instanceId)
-                .Select(r => r.Args["payload"]!["service_status"]!.GetValue<string>()).ToList();
-            var building = statuses.LastIndexOf("building");
-            if (building >= 0 && building < statuses.Count - 1) return statuses[building + 1];
-            await Task.Delay(20, ct);
-        }
-        throw new TimeoutException($"{instanceId} did not end prepare");
     }
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();

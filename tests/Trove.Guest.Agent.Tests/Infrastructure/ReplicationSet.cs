@@ -22,12 +22,13 @@ public sealed class ReplicationSet : IAsyncDisposable
         _agents = agents;
         _loggers = loggers;
         FlowLog = flowLog;
-        Reports = new TestGuestReports(agents);
+        // The conductor's records as the flows read them, from every agent's test conductor.
+        Reports = new RecordedGuestReports(() => agents.SelectMany(a => a.Conductor.Received.Select(r => (r.Method, r.Args))));
         Configs = ReplicationConfigs.Render(Path.Combine(RepoPaths.Root, "templates"), "mariadb");
         Flows = new ReplicationFlows(Reports, Configs, loggers.CreateLogger<ReplicationFlows>()) { PrepareTimeout = TimeSpan.FromSeconds(150) };
     }
 
-    public TestGuestReports Reports { get; }
+    public RecordedGuestReports Reports { get; }
     public ReplicationConfigs Configs { get; }
     public ReplicationFlows Flows { get; }
     public TestLogger FlowLog { get; }
@@ -91,42 +92,5 @@ public sealed class ReplicationSet : IAsyncDisposable
     {
         foreach (var agent in _agents) await agent.DisposeAsync();
         _loggers.Dispose();
-    }
-}
-
-/// <summary>The conductor's records as the flows read them, from each agent's test conductor.</summary>
-public sealed class TestGuestReports(IReadOnlyList<AgentUnderTest> agents) : IGuestReports
-{
-    public async Task<CompletedBackup> WaitForBackupAsync(string backupId, TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            foreach (var agent in agents)
-            {
-                var final = agent.Conductor.Received.FirstOrDefault(r => r.Method == "update_backup" && r.Args["backup_id"]?.GetValue<string>() == backupId
-                    && r.Args["state"]?.GetValue<string>() is "COMPLETED" or "FAILED");
-                if (final.Method is null) continue;
-                if (final.Args["state"]!.GetValue<string>() == "FAILED") throw new InvalidOperationException($"backup {backupId} failed: {final.Args["note"]}");
-                return new CompletedBackup(backupId, final.Args["location"]!.GetValue<string>(), final.Args["checksum"]!.GetValue<string>(),
-                    final.Args["backup_type"]!.GetValue<string>());
-            }
-            await Task.Delay(50, ct);
-        }
-        throw new TimeoutException($"backup {backupId} was not reported in {timeout.TotalSeconds} s");
-    }
-
-    public async Task<string> WaitForPrepareEndAsync(string instanceId, TimeSpan timeout, CancellationToken ct)
-    {
-        var agent = agents.Single(a => a.Options.GuestId == instanceId);
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            var statuses = agent.Conductor.Statuses.ToList();
-            var building = statuses.LastIndexOf("building");
-            if (building >= 0 && building < statuses.Count - 1) return statuses[building + 1];
-            await Task.Delay(50, ct);
-        }
-        throw new TimeoutException($"{instanceId} did not end prepare in {timeout.TotalSeconds} s");
     }
 }

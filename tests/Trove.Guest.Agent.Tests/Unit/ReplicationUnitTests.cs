@@ -110,6 +110,31 @@ public sealed class ReplicationUnitTests : IDisposable
     }
 
     [Fact]
+    public async Task Recorded_reports_answer_from_what_guests_sent()
+    {
+        var received = new List<(string Method, JsonObject Args)>();
+        var reports = new RecordedGuestReports(() => { lock (received) return received.ToList(); });
+        void Add(string method, JsonObject args) { lock (received) received.Add((method, args)); }
+        JsonObject Heartbeat(string id, string status) => new() { ["instance_id"] = id, ["payload"] = new JsonObject { ["service_status"] = status } };
+        Add("heartbeat", Heartbeat("i1", "healthy"));
+        Add("heartbeat", Heartbeat("i1", "building"));
+        Add("heartbeat", Heartbeat("i2", "building"));
+        var waitForI1 = reports.WaitForPrepareEndAsync("i1", TimeSpan.FromSeconds(5), CancellationToken.None);
+        Add("heartbeat", Heartbeat("i2", "healthy"));
+        Add("heartbeat", Heartbeat("i1", "failed to spawn"));
+        (await waitForI1).Should().Be("failed to spawn", "the status after the last 'building' of that instance");
+
+        Add("update_backup", new JsonObject { ["backup_id"] = "b1", ["state"] = "BUILDING" });
+        Add("update_backup", new JsonObject { ["backup_id"] = "b1", ["state"] = "FAILED", ["note"] = "disk full" });
+        var failed = () => reports.WaitForBackupAsync("b1", TimeSpan.FromSeconds(5), CancellationToken.None);
+        (await failed.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("disk full");
+        Add("update_backup", new JsonObject { ["backup_id"] = "b2", ["state"] = "COMPLETED", ["location"] = "file:///s/b2", ["checksum"] = "c", ["backup_type"] = "full" });
+        (await reports.WaitForBackupAsync("b2", TimeSpan.FromSeconds(5), CancellationToken.None)).Should().Be(new CompletedBackup("b2", "file:///s/b2", "c", "full"));
+        var missing = () => reports.WaitForBackupAsync("b3", TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        await missing.Should().ThrowAsync<TimeoutException>();
+    }
+
+    [Fact]
     public void The_primary_address_is_on_the_default_route_interface()
     {
         var table = Path.Combine(_dir, "route");

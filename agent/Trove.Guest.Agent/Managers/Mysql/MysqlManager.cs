@@ -62,6 +62,7 @@ public sealed partial class MysqlManager(
     private string CredentialsDir => Path.Combine(options.Datastore.MountPoint, "conf.d");
     private string OsAdminCnf => Path.Combine(CredentialsDir, "os_admin.cnf");
     private string StoppedMarker => Path.Combine(options.Guest.StateDir, "engine.stopped-on-request");
+    private string ReplicationFailedMarker => Path.Combine(options.Guest.StateDir, "replication.failed");
     private bool IsMariaDb => options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
 
     public MysqlConfigFiles ConfigFiles => _files;
@@ -76,6 +77,7 @@ public sealed partial class MysqlManager(
     {
         Directory.CreateDirectory(options.Guest.StateDir);
         if (File.Exists(OsAdminCnf)) _admin = NewAdmin(ReadPassword(OsAdminCnf));
+        if (File.Exists(ReplicationFailedMarker)) _replicationFailure = await File.ReadAllTextAsync(ReplicationFailedMarker, ct).ConfigureAwait(false);
         if (status.IsPrepared && !File.Exists(StoppedMarker) && await engine.GetStateAsync(ct).ConfigureAwait(false) != EngineState.Running)
         {
             logger.LogInformation("Starting the database (prepared earlier, not stopped on request)");
@@ -114,7 +116,7 @@ public sealed partial class MysqlManager(
             await status.BeginPrepareAsync(ct).ConfigureAwait(false);
             try
             {
-                _replicationFailure = null;
+                ReplicationHealthy();
                 ReplicaInfo? source = null;
                 if (request.Snapshot is JsonObject snapshot)
                 {
@@ -488,14 +490,23 @@ public sealed partial class MysqlManager(
         }
     }
 
-    /// <summary>Replication could not be set up: <c>failed to spawn</c> now and in every heartbeat until it is.</summary>
+    /// <summary>
+    /// Replication could not be set up: <c>failed to spawn</c> now and in every heartbeat until it is, also after an
+    /// agent restart (the reason is kept in the state directory).
+    /// </summary>
     public async Task ReplicationFailedAsync(string reason, CancellationToken ct)
     {
         _replicationFailure = reason;
+        Directory.CreateDirectory(options.Guest.StateDir);
+        await File.WriteAllTextAsync(ReplicationFailedMarker, reason, ct).ConfigureAwait(false);
         await status.ReportAsync(ServiceStatus.FailedToSpawn, force: true, ct).ConfigureAwait(false);
     }
 
-    public void ReplicationHealthy() => _replicationFailure = null;
+    public void ReplicationHealthy()
+    {
+        _replicationFailure = null;
+        File.Delete(ReplicationFailedMarker);
+    }
 
     /// <summary>
     /// For work that needs the server up (backups): waits while it is still starting (after an agent or VM restart),

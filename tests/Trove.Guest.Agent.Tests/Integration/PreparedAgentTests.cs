@@ -298,12 +298,12 @@ public sealed class PreparedAgentTests(PreparedAgent fixture) : IClassFixture<Pr
     }
 
     [Fact]
-    public async Task Methods_of_later_issues_fail_clearly_and_unknown_ones_are_NoSuchMethod()
+    public async Task Malformed_requests_fail_clearly_and_unknown_ones_are_NoSuchMethod()
     {
-        var backup = () => Agent.CallAsync("get_replication_snapshot", new JsonObject { ["snapshot_info"] = new JsonObject(), ["replica_source_config"] = "" });
-        var error = (await backup.Should().ThrowAsync<RemoteErrorException>()).Which;
-        error.ClassName.Should().Be("GuestError");
-        error.RemoteMessage.Should().Contain("not implemented");
+        var snapshot = () => Agent.CallAsync("get_replication_snapshot", new JsonObject { ["snapshot_info"] = new JsonObject(), ["replica_source_config"] = "" });
+        var error = (await snapshot.Should().ThrowAsync<RemoteErrorException>()).Which;
+        error.ClassName.Should().Be("ValueError");
+        error.RemoteMessage.Should().Contain("has no id");
         var unknown = () => Agent.CallAsync("get_hwinfo");
         (await unknown.Should().ThrowAsync<RemoteErrorException>()).Which.ClassName.Should().Be("NoSuchMethod");
         var tooNew = () => Agent.CallAsync("rpc_ping", version: "1.2");

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Trove.Guest.ImageBuilder.Elements;
+
+namespace Trove.Guest.ImageBuilder.CommandLine;
+
+/// <summary>
+/// The <c>trove-guest-image</c> command tree, with diskimage-builder's conventions (elements found on
+/// <c>ELEMENTS_PATH</c>, our <c>elements/</c> and DIB's own after it). Exit codes: 0 ok, 1 build failure, 64 usage.
+/// </summary>
+public static class ImageCli
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 64;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("trove-guest-image: build Trove guest images from diskimage-builder elements, without device-mapper");
+        root.Subcommands.Add(ElementsCommand(stdout, stderr));
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) await stderr.WriteLineAsync($"trove-guest-image: {error.Message}").ConfigureAwait(false);
+            return Usage;
+        }
+        return await parsed.InvokeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Our shipped elements: <c>elements/</c> beside the executable's repository, or where a package installs them.</summary>
+    public static IEnumerable<string> BuiltInElements()
+    {
+        foreach (var candidate in new[]
+        {
+            Environment.GetEnvironmentVariable("TROVE_GUEST_ELEMENTS"),
+            FindUp(AppContext.BaseDirectory, "elements"),
+            "/usr/share/trove-guest/elements",
+        })
+        {
+            if (candidate is { Length: > 0 } && Directory.Exists(candidate)) yield return candidate;
+        }
+        foreach (var dib in ElementLibrary.DiskImageBuilderElements()) yield return dib;
+    }
+
+    private static string? FindUp(string start, string name)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Trove.Guest.sln")) && Directory.Exists(Path.Combine(dir.FullName, name)))
+                return Path.Combine(dir.FullName, name);
+        }
+        return null;
+    }
+
+    /// <summary><c>elements [-n] [--env] ELEMENT...</c>: the expanded element set, as DIB's element-info shows it.</summary>
+    private static Command ElementsCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var names = new Argument<string[]>("ELEMENT") { Arity = ArgumentArity.OneOrMore, Description = "elements to build from" };
+        var skipBase = new Option<bool>("-n") { Description = "do not add the base element (disk-image-create -n)" };
+        var env = new Option<bool>("--env") { Description = "print eval-able IMAGE_ELEMENT and IMAGE_ELEMENT_YAML" };
+        var command = new Command("elements", "show the element set a build would use, where each element comes from, and what it provides")
+        {
+            names, skipBase, env,
+        };
+        command.SetAction(async (parse, _) =>
+        {
+            try
+            {
+                var library = ElementLibrary.Load(Environment.GetEnvironmentVariable("ELEMENTS_PATH"), BuiltInElements());
+                foreach (var (name, winner, hidden) in library.Overrides)
+                    await stderr.WriteLineAsync($"element {name}: {winner} overrides {hidden}").ConfigureAwait(false);
+                var resolved = ElementResolver.Resolve(library, ElementResolver.WithDefaults(parse.GetValue(names)!, parse.GetValue(skipBase)));
+                if (parse.GetValue(env))
+                {
+                    await stdout.WriteLineAsync($"export IMAGE_ELEMENT='{string.Join(" ", resolved.Names)}'").ConfigureAwait(false);
+                    await stdout.WriteLineAsync($"export IMAGE_ELEMENT_YAML='{string.Concat(resolved.Elements.Select(e => $"{e.Name}: {e.Path}\n"))}'").ConfigureAwait(false);
+                    return Ok;
+                }
+                foreach (var e in resolved.Elements)
+                {
+                    var provides = e.Provides.Count > 0 ? $"  (provides {string.Join(", ", e.Provides)})" : "";
+                    await stdout.WriteLineAsync($"{e.Name}\t{e.Path}{provides}").ConfigureAwait(false);
+                }
+                return Ok;
+            }
+            catch (ElementException e)
+            {
+                await stderr.WriteLineAsync($"trove-guest-image: {e.Message}").ConfigureAwait(false);
+                return Failed;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,3 @@
+using Trove.Guest.ImageBuilder.CommandLine;
+
+return await ImageCli.RunAsync(args, Console.Out, Console.Error);

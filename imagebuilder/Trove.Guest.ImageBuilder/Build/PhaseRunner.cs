@@ -62,6 +62,23 @@ public sealed class PhaseRunner(IReadOnlyDictionary<string, string> environment,
         return await RunAsync(phase, "/bin/bash", ["-c", Driver, "dib-run-parts", .. envFiles, "--", .. scripts], ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs <paramref name="phase"/>'s scripts inside the root at <paramref name="root"/>, which must have its
+    /// <see cref="ChrootMounts"/> (the hook tree at <c>/tmp/in_target.d</c>). As DIB: the whole build environment goes in,
+    /// <c>TMPDIR</c> does not, and the image's own sbin and bin directories are on the PATH.
+    /// </summary>
+    public async Task<IReadOnlyList<ScriptRun>> RunInChrootAsync(Phase phase, string root, string hooks, CancellationToken ct)
+    {
+        var scripts = RunParts.Scripts(Path.Combine(hooks, phase.Directory));
+        if (scripts.Count == 0) return [];
+        string Inside(string hostPath) => ChrootMounts.HooksInTarget + "/" + Path.GetRelativePath(hooks, hostPath);
+        var envFiles = RunParts.EnvironmentFiles(Path.Combine(hooks, "environment.d")).Select(Inside);
+        var path = (environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        return await RunAsync(phase, "chroot",
+            [root, "/usr/bin/env", "-u", "TMPDIR", "-u", "VIRTUAL_ENV", $"PATH={path}", "HOME=/root", "/bin/bash", "-c", Driver, "dib-run-parts",
+                .. envFiles, "--", .. scripts.Select(Inside)], ct).ConfigureAwait(false);
+    }
+
     internal async Task<IReadOnlyList<ScriptRun>> RunAsync(Phase phase, string program, IReadOnlyList<string> arguments, CancellationToken ct)
     {
         var runs = new List<ScriptRun>();

@@ -13,6 +13,9 @@ public sealed record BuildSettings
     public string RootLabel { get; init; } = "cloudimg-rootfs";
     public string RootFsType { get; init; } = "ext4";
     public int DebugTrace { get; init; }
+
+    /// <summary>The builder's command line (DIB_ARGS; the manifests element records it).</summary>
+    public string Arguments { get; init; } = "";
 }
 
 /// <summary>
@@ -46,6 +49,21 @@ public static class BuildEnvironment
         env["DIB_ROOT_LABEL"] = settings.RootLabel;
         env["DIB_ROOT_FSTYPE"] = settings.RootFsType;
         env.TryAdd("DIB_DEFAULT_INSTALLTYPE", "source");
+        // disk-image-create's defaults (lib/common-defaults, img-defaults): hooks run under `set -u` and rely on them.
+        env.TryAdd("DIB_OFFLINE", "");
+        env.TryAdd("DIB_CHECKSUM", "0");
+        env.TryAdd("DIB_NO_TMPFS", "1");
+        env.TryAdd("DIB_MIN_TMPFS", "2");
+        env.TryAdd("FS_TYPE", settings.RootFsType);
+        env.TryAdd("IMAGE_TYPE", "qcow2");
+        env["DIB_MOUNTPOINTS"] = "/";
+        env["DIB_ARGS"] = settings.Arguments;
+        env["DIB_ENV"] = string.Join("\n", env.Where(kv => kv.Key.StartsWith("DIB_", StringComparison.Ordinal)).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"declare -x {kv.Key}=\"{kv.Value}\""));
+        var path = env.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
+        foreach (var dir in new[] { "/sbin", "/usr/sbin", "/usr/local/sbin" })
+            if (!(":" + path + ":").Contains(":" + dir + ":", StringComparison.Ordinal)) path += ":" + dir;
+        env["PATH"] = path;
         if (Directory.Exists(DibLib)) env["_LIB"] = DibLib;
         env["IMAGE_ELEMENT"] = string.Join(" ", elements.Names);
         env["IMAGE_ELEMENT_YAML"] = ElementYaml(elements);

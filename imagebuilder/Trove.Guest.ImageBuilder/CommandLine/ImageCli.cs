@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Trove.Guest.ImageBuilder.Build;
 using Trove.Guest.ImageBuilder.Elements;
+using Trove.Guest.ImageBuilder.Hooks;
 
 namespace Trove.Guest.ImageBuilder.CommandLine;
 
@@ -16,6 +18,7 @@ public static class ImageCli
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = new RootCommand("trove-guest-image: build Trove guest images from diskimage-builder elements, without device-mapper");
+        root.Subcommands.Add(BuildCommand(stdout, stderr));
         root.Subcommands.Add(ElementsCommand(stdout, stderr));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -49,6 +52,61 @@ public static class ImageCli
                 return Path.Combine(dir.FullName, name);
         }
         return null;
+    }
+
+    /// <summary><c>build [-o OUTPUT] [-t TYPES] [-a ARCH] [-n] [-x] [--keep-build-dir] ELEMENT...</c>, disk-image-create's conventions.</summary>
+    private static Command BuildCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var names = new Argument<string[]>("ELEMENT") { Arity = ArgumentArity.OneOrMore, Description = "elements to build from" };
+        var output = new Option<string>("-o") { Description = "output name, without the type's extension", DefaultValueFactory = _ => "image" };
+        var types = new Option<string>("-t") { Description = "comma-separated output types", DefaultValueFactory = _ => "tar" };
+        var arch = new Option<string>("-a") { Description = "architecture (dpkg name)", DefaultValueFactory = _ => "amd64" };
+        var skipBase = new Option<bool>("-n") { Description = "do not add the base element" };
+        var trace = new Option<bool>("-x") { Description = "show the hooks' output on the console too (DIB_DEBUG_TRACE=1)" };
+        var keep = new Option<bool>("--keep-build-dir") { Description = "keep the build directory (hooks and tree) for inspection" };
+        var command = new Command("build", "build an image from diskimage-builder elements") { names, output, types, arch, skipBase, trace, keep };
+        command.SetAction(async (parse, ct) =>
+        {
+            var outputName = Path.GetFullPath(parse.GetValue(output)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(outputName)!);
+            using var progress = new ConsoleProgress(stdout, new StreamWriter(outputName + ".log", append: false) { AutoFlush = true }, parse.GetValue(trace));
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var request = new BuildRequest
+                {
+                    Elements = parse.GetValue(names)!, Output = outputName, Types = parse.GetValue(types)!.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                    SkipBase = parse.GetValue(skipBase), ElementsPath = Environment.GetEnvironmentVariable("ELEMENTS_PATH"), BuiltInElements = BuiltInElements(),
+                    Settings = new BuildSettings
+                    {
+                        Arch = parse.GetValue(arch)!, DebugTrace = parse.GetValue(trace) ? 1 : 0, Arguments = string.Join(" ", parse.Tokens.Select(t => t.Value)),
+                    },
+                    KeepBuildDirectory = parse.GetValue(keep),
+                };
+                var result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
+                await stdout.WriteLineAsync("phase and step times:").ConfigureAwait(false);
+                foreach (var (step, elapsed) in result.Steps) await stdout.WriteLineAsync($"  {step,-24} {elapsed.TotalSeconds,8:0.0}s").ConfigureAwait(false);
+                foreach (var file in result.Files) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);
+                return Ok;
+            }
+            catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException)
+            {
+                await stderr.WriteLineAsync($"trove-guest-image: {e.Message} (log: {outputName}.log)").ConfigureAwait(false);
+                return Failed;
+            }
+            catch (OperationCanceledException)
+            {
+                await stderr.WriteLineAsync("trove-guest-image: cancelled; every mount of the build was taken down").ConfigureAwait(false);
+                return Failed;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
     }
 
     /// <summary><c>elements [-n] [--env] ELEMENT...</c>: the expanded element set, as DIB's element-info shows it.</summary>

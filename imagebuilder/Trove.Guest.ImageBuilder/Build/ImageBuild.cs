@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using CliWrap;
+using CliWrap.Buffered;
+using Trove.Guest.ImageBuilder.Elements;
+using Trove.Guest.ImageBuilder.Hooks;
+
+namespace Trove.Guest.ImageBuilder.Build;
+
+/// <summary>What to build: elements, outputs and the knobs of <c>trove-guest-image build</c>.</summary>
+public sealed record BuildRequest
+{
+    public required IReadOnlyList<string> Elements { get; init; }
+    public required string Output { get; init; }
+    public IReadOnlyList<string> Types { get; init; } = ["tar"];
+    public bool SkipBase { get; init; }
+    public string? ElementsPath { get; init; }
+    public IEnumerable<string> BuiltInElements { get; init; } = [];
+    public BuildSettings Settings { get; init; } = new();
+    public string? WorkDirectory { get; init; }
+    public bool KeepBuildDirectory { get; init; }
+}
+
+/// <summary>A finished build: its files, and each script's time (the summary DIB does not give).</summary>
+public sealed record BuildResult(IReadOnlyList<string> Files, IReadOnlyList<ScriptRun> Scripts, IReadOnlyList<(string Step, TimeSpan Elapsed)> Steps);
+
+/// <summary>
+/// One image build in DIB's order (DIB 1.9): expand the elements, merge their hooks, then root.d and extra-data.d
+/// outside the tree, pre-install, install and post-install inside it, post-root outside, then the finalising phases,
+/// DIB's final tidy, and the outputs. The tree is a plain directory throughout; every mount under the build directory
+/// is taken down at the end, also when a phase fails or the build is cancelled.
+/// </summary>
+public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = null)
+{
+    private readonly List<(string, TimeSpan)> _steps = [];
+
+    public async Task<BuildResult> RunAsync(CancellationToken ct)
+    {
+        var library = ElementLibrary.Load(request.ElementsPath, request.BuiltInElements);
+        var resolved = ElementResolver.Resolve(library, ElementResolver.WithDefaults(request.Elements, request.SkipBase));
+        var layout = BuildLayout.Create(request.WorkDirectory);
+        var scripts = new List<ScriptRun>();
+        try
+        {
+            Step("hooks", () =>
+            {
+                HookTree.Assemble(resolved.Elements, layout.Hooks);
+                // What disk-image-create adds to every build's environment.d.
+                Directory.CreateDirectory(Path.Combine(layout.Hooks, "environment.d"));
+                File.WriteAllText(Path.Combine(layout.Hooks, "environment.d", "11-dib-install-type.bash"),
+                    "export DIB_DEFAULT_INSTALLTYPE=${DIB_DEFAULT_INSTALLTYPE:-\"source\"}\n");
+            });
+            var env = BuildEnvironment.For(layout, resolved, library, request.Settings with { ImageName = request.Output });
+            Directory.CreateDirectory(request.Settings.ImageCache);
+            var runner = new PhaseRunner(env, progress);
+
+            async Task Outside(string phase) => scripts.AddRange(await TimedAsync(phase, () => runner.RunAsync(Phase.Named(phase), layout.Hooks, ct)).ConfigureAwait(false));
+            async Task Inside(params string[] phases)
+            {
+                await using var mounts = await ChrootMounts.MountAsync(layout.Root, layout.Hooks, ct).ConfigureAwait(false);
+                foreach (var phase in phases)
+                    scripts.AddRange(await TimedAsync(phase, () => runner.RunInChrootAsync(Phase.Named(phase), layout.Root, layout.Hooks, ct)).ConfigureAwait(false));
+            }
+
+            await Outside("root").ConfigureAwait(false);
+            if (!Directory.EnumerateFileSystemEntries(layout.Root).Any())
+                throw new InvalidOperationException("root.d left the image's root empty: no element created a file system (an operating-system element's root.d does)");
+            await Outside("extra-data").ConfigureAwait(false);
+            await Inside("pre-install", "install", "post-install").ConfigureAwait(false);
+            await Outside("post-root").ConfigureAwait(false);
+            // Mounts some root.d hooks make inside the tree (DIB's shared apt cache) end with the build steps that used them.
+            await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
+            await Outside("pre-finalise").ConfigureAwait(false);
+            await Inside("finalise").ConfigureAwait(false);
+            await Outside("cleanup").ConfigureAwait(false);
+            await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
+            Step("tidy", () => FinalTidy(layout.Root));
+            var files = new List<string>();
+            foreach (var type in request.Types)
+                files.Add(await TimedAsync($"output {type}", () => WriteOutputAsync(type, layout.Root, ct)).ConfigureAwait(false));
+            return new BuildResult(files, scripts, _steps);
+        }
+        finally
+        {
+            await ChrootMounts.UnmountAllAsync(layout.BuildDirectory).ConfigureAwait(false);
+            if (!request.KeepBuildDirectory) Directory.Delete(layout.BuildDirectory, recursive: true);
+        }
+    }
+
+    /// <summary>DIB's finalise_base: an empty /tmp, empty log files, no logs in /root.</summary>
+    private static void FinalTidy(string root)
+    {
+        var tmp = Path.Combine(root, "tmp");
+        if (Directory.Exists(tmp))
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(tmp))
+            {
+                if (Directory.Exists(entry) && new DirectoryInfo(entry).LinkTarget is null) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+            }
+        }
+        var log = Path.Combine(root, "var", "log");
+        if (Directory.Exists(log))
+        {
+            foreach (var file in Directory.EnumerateFiles(log, "*", SearchOption.AllDirectories))
+                if (new FileInfo(file).LinkTarget is null) File.WriteAllBytes(file, []);
+        }
+        var home = Path.Combine(root, "root");
+        if (Directory.Exists(home))
+            foreach (var file in Directory.EnumerateFiles(home, "*.log")) File.Delete(file);
+    }
+
+    private async Task<string> WriteOutputAsync(string type, string root, CancellationToken ct)
+    {
+        switch (type)
+        {
+            case "tar":
+                var tar = request.Output + ".tar";
+                var result = await Cli.Wrap("tar").WithArguments(["--numeric-owner", "--xattrs", "--sort=name", "-C", root,
+                        "--exclude=./proc/*", "--exclude=./sys/*", "-cf", tar, "."])
+                    .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
+                if (result.ExitCode != 0) throw new InvalidOperationException($"writing {tar}: tar failed: {result.StandardError.Trim()}");
+                return tar;
+            default:
+                throw new NotSupportedException($"output type '{type}' is not supported yet (tar is)");
+        }
+    }
+
+    private void Step(string name, Action action)
+    {
+        var watch = Stopwatch.StartNew();
+        action();
+        _steps.Add((name, watch.Elapsed));
+    }
+
+    private async Task<T> TimedAsync<T>(string name, Func<Task<T>> action)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        finally
+        {
+            _steps.Add((name, watch.Elapsed));
+        }
+    }
+}

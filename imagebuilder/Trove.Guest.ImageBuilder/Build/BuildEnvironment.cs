@@ -16,6 +16,10 @@ public sealed record BuildSettings
 
     /// <summary>The builder's command line (DIB_ARGS; the manifests element records it).</summary>
     public string Arguments { get; init; } = "";
+
+    /// <summary>SOURCE_DATE_EPOCH: fixed ids and file-system times for a reproducible image.</summary>
+    public long? SourceDateEpoch { get; init; } =
+        long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var epoch) ? epoch : null;
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CliWrap;
 using CliWrap.Buffered;
+using Trove.Guest.ImageBuilder.Disk;
 using Trove.Guest.ImageBuilder.Elements;
 using Trove.Guest.ImageBuilder.Hooks;
 
@@ -18,6 +19,9 @@ public sealed record BuildRequest
     public BuildSettings Settings { get; init; } = new();
     public string? WorkDirectory { get; init; }
     public bool KeepBuildDirectory { get; init; }
+
+    /// <summary><c>--image-size</c>: the root file system's size; by default the tree's size with DIB's head room.</summary>
+    public long? ImageSizeBytes { get; init; }
 }
 
 /// <summary>A finished build: its files, and each script's time (the summary DIB does not give).</summary>
@@ -35,6 +39,8 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
 
     public async Task<BuildResult> RunAsync(CancellationToken ct)
     {
+        foreach (var type in request.Types)
+            if (type != "tar" && !ImageFormats.IsDiskType(type)) throw new NotSupportedException($"output type '{type}' is not supported (tar, raw, qcow2, vhdx)");
         var library = ElementLibrary.Load(request.ElementsPath, request.BuiltInElements);
         var resolved = ElementResolver.Resolve(library, ElementResolver.WithDefaults(request.Elements, request.SkipBase));
         var layout = BuildLayout.Create(request.WorkDirectory);
@@ -75,8 +81,23 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
             Step("tidy", () => FinalTidy(layout.Root));
             var files = new List<string>();
-            foreach (var type in request.Types)
-                files.Add(await TimedAsync($"output {type}", () => WriteOutputAsync(type, layout.Root, ct)).ConfigureAwait(false));
+            foreach (var type in request.Types.Where(t => t == "tar"))
+                files.Add(await TimedAsync("output tar", () => WriteTarAsync(layout.Root, ct)).ConfigureAwait(false));
+            var diskTypes = request.Types.Where(t => t != "tar").ToList();
+            if (diskTypes.Count > 0)
+            {
+                var raw = request.Output + ".raw";
+                await TimedAsync("disk", () => DiskAssembler.AssembleAsync(layout.Root, raw, new DiskOptions
+                {
+                    RootLabel = request.Settings.RootLabel, WriteBootConfig = true, RootBytes = request.ImageSizeBytes,
+                    Seed = request.Settings.SourceDateEpoch is { } epoch ? $"{request.Output}|{epoch}" : Guid.NewGuid().ToString(),
+                    SourceDateEpoch = request.Settings.SourceDateEpoch,
+                }, ct)).ConfigureAwait(false);
+                foreach (var type in diskTypes.Where(t => t != "raw"))
+                    files.Add(await TimedAsync($"output {type}", () => ImageFormats.ConvertAsync(raw, type, request.Output, ct)).ConfigureAwait(false));
+                if (diskTypes.Contains("raw")) files.Add(raw);
+                else File.Delete(raw);
+            }
             return new BuildResult(files, scripts, _steps);
         }
         finally
@@ -109,20 +130,14 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             foreach (var file in Directory.EnumerateFiles(home, "*.log")) File.Delete(file);
     }
 
-    private async Task<string> WriteOutputAsync(string type, string root, CancellationToken ct)
+    private async Task<string> WriteTarAsync(string root, CancellationToken ct)
     {
-        switch (type)
-        {
-            case "tar":
-                var tar = request.Output + ".tar";
-                var result = await Cli.Wrap("tar").WithArguments(["--numeric-owner", "--xattrs", "--sort=name", "-C", root,
-                        "--exclude=./proc/*", "--exclude=./sys/*", "-cf", tar, "."])
-                    .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-                if (result.ExitCode != 0) throw new InvalidOperationException($"writing {tar}: tar failed: {result.StandardError.Trim()}");
-                return tar;
-            default:
-                throw new NotSupportedException($"output type '{type}' is not supported yet (tar is)");
-        }
+        var tar = request.Output + ".tar";
+        var result = await Cli.Wrap("tar").WithArguments(["--numeric-owner", "--xattrs", "--sort=name", "-C", root,
+                "--exclude=./proc/*", "--exclude=./sys/*", "-cf", tar, "."])
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
+        if (result.ExitCode != 0) throw new InvalidOperationException($"writing {tar}: tar failed: {result.StandardError.Trim()}");
+        return tar;
     }
 
     private void Step(string name, Action action)

@@ -64,7 +64,8 @@ public static class ImageCli
         var skipBase = new Option<bool>("-n") { Description = "do not add the base element" };
         var trace = new Option<bool>("-x") { Description = "show the hooks' output on the console too (DIB_DEBUG_TRACE=1)" };
         var keep = new Option<bool>("--keep-build-dir") { Description = "keep the build directory (hooks and tree) for inspection" };
-        var command = new Command("build", "build an image from diskimage-builder elements") { names, output, types, arch, skipBase, trace, keep };
+        var imageSize = new Option<double?>("--image-size") { Description = "root file system size in GB (default: the tree's size with DIB's head room)" };
+        var command = new Command("build", "build an image from diskimage-builder elements") { names, output, types, arch, skipBase, trace, keep, imageSize };
         command.SetAction(async (parse, ct) =>
         {
             var outputName = Path.GetFullPath(parse.GetValue(output)!);
@@ -84,6 +85,7 @@ public static class ImageCli
                         Arch = parse.GetValue(arch)!, DebugTrace = parse.GetValue(trace) ? 1 : 0, Arguments = string.Join(" ", parse.Tokens.Select(t => t.Value)),
                     },
                     KeepBuildDirectory = parse.GetValue(keep),
+                    ImageSizeBytes = parse.GetValue(imageSize) is { } gb ? (long)(gb * 1024 * 1024 * 1024) : null,
                 };
                 var result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
                 await stdout.WriteLineAsync("phase and step times:").ConfigureAwait(false);
@@ -91,7 +93,7 @@ public static class ImageCli
                 foreach (var file in result.Files) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);
                 return Ok;
             }
-            catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException)
+            catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException or Disk.DiskToolException)
             {
                 await stderr.WriteLineAsync($"trove-guest-image: {e.Message} (log: {outputName}.log)").ConfigureAwait(false);
                 return Failed;

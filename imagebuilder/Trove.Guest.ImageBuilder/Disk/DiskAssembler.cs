@@ -17,6 +17,9 @@ public sealed record DiskOptions
 
     /// <summary>With SOURCE_DATE_EPOCH, file-system times come from it (mkfs.ext4 and mkfs.fat take the clock from the environment).</summary>
     public long? SourceDateEpoch { get; init; }
+
+    /// <summary>Write the tree's fstab and grub.cfg for its kernel (<see cref="BootConfig"/>) before the file system is made.</summary>
+    public bool WriteBootConfig { get; init; }
 }
 
 /// <summary>A finished raw disk.</summary>
@@ -39,6 +42,7 @@ public static class DiskAssembler
         {
             var rootBytes = options.RootBytes ?? DefaultRootBytes(await TreeBytesAsync(tree, ct).ConfigureAwait(false));
             var layout = DiskLayout.For(rootBytes, options.EspBytes, options.Seed);
+            if (options.WriteBootConfig) BootConfig.Write(tree, layout);
             var environment = options.SourceDateEpoch is { } epoch
                 ? new Dictionary<string, string?> { ["E2FSPROGS_FAKE_TIME"] = epoch.ToString(CultureInfo.InvariantCulture), ["SOURCE_DATE_EPOCH"] = epoch.ToString(CultureInfo.InvariantCulture) }
                 : null;

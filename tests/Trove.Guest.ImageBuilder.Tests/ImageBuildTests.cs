@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text;
+using CliWrap;
+using FluentAssertions;
+using Trove.Guest.ImageBuilder.Build;
+using Trove.Guest.ImageBuilder.CommandLine;
+using Trove.Guest.ImageBuilder.Hooks;
+
+namespace Trove.Guest.ImageBuilder.Tests;
+
+/// <summary>
+/// One real build per test run, shared by the tests of this class: diskimage-builder's <c>debian-minimal</c> and our
+/// <c>vm</c>, debootstrapped from the Debian mirror, every phase run with DIB's own hooks, turned into raw and qcow2.
+/// </summary>
+public sealed class DebianMinimalBuild : IAsyncLifetime
+{
+    public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("tgi-image-").FullName;
+    public BuildResult Result { get; private set; } = null!;
+    public string Log => System.IO.File.ReadAllText(Path.Combine(Directory, "build.log"));
+
+    public string File(string type) => Path.Combine(Directory, $"debian.{type}");
+
+    private sealed class LogProgress(StreamWriter log) : IBuildProgress
+    {
+        public void ScriptStarted(Phase phase, string script) { lock (log) log.WriteLine($"start {phase}/{script}"); }
+
+        public void ScriptEnded(Phase phase, string script, TimeSpan elapsed, int exitCode) { lock (log) log.WriteLine($"end {phase}/{script} {exitCode} {elapsed.TotalSeconds:0.0}s"); }
+
+        public void Output(Phase phase, string? script, string line) { lock (log) log.WriteLine($"{phase}/{script}: {line}"); }
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        await using var log = new StreamWriter(Path.Combine(Directory, "build.log")) { AutoFlush = true };
+        var inherited = Environment.GetEnvironmentVariables();
+        string Knob(string name, string fallback) => inherited[name] as string is { Length: > 0 } v ? v : fallback;
+        foreach (var (name, value) in new[]
+        {
+            ("DIB_RELEASE", Knob("DIB_RELEASE", "bookworm")),
+            ("DIB_DISTRIBUTION_MIRROR", Knob("DIB_DISTRIBUTION_MIRROR", "http://deb.debian.org/debian")),
+            ("DIB_DEBIAN_SECURITY_MIRROR", Knob("DIB_DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security")),
+            ("DIB_DEBIAN_SECURITY_SUBPATH", Knob("DIB_DEBIAN_SECURITY_SUBPATH", "-security")),
+        })
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+        var request = new BuildRequest
+        {
+            Elements = ["debian-minimal", "vm"], Output = Path.Combine(Directory, "debian"), Types = ["raw", "qcow2"],
+            BuiltInElements = ImageCli.BuiltInElements(),
+            Settings = new BuildSettings { ImageCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "image-create") },
+        };
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+        try
+        {
+            Result = await new ImageBuild(request, new LogProgress(log)).RunAsync(limit.Token);
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"the image build failed: {e.Message}\n{string.Join("\n", System.IO.File.ReadLines(Path.Combine(Directory, "build.log")).TakeLast(40))}", e);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        System.IO.Directory.Delete(Directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The real build boots: under qemu (TCG, no KVM here) with SeaBIOS and with OVMF, to the login prompt on the serial console.</summary>
+public sealed class ImageBuildTests(DebianMinimalBuild build) : IClassFixture<DebianMinimalBuild>
+{
+    [Fact]
+    public void The_build_ran_DIBs_phases_and_wrote_both_disk_types()
+    {
+        build.Result.Files.Should().BeEquivalentTo([build.File("qcow2"), build.File("raw")]);
+        build.Result.Scripts.Select(s => $"{s.Phase}/{s.Script}").Should().Contain(["root.d/08-debootstrap", "install.d/01-package-installs",
+            "finalise.d/99-write-dpkg-manifest"]);
+        build.Result.Steps.Select(s => s.Step).Should().ContainInOrder("root", "extra-data", "pre-install", "install", "post-install", "finalise", "cleanup", "disk", "output qcow2");
+        new FileInfo(build.File("qcow2")).Length.Should().BeLessThan(new FileInfo(build.File("raw")).Length);
+        ChrootMounts.MountsUnder("/tmp").Where(m => m.Contains("tgi_build", StringComparison.Ordinal)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("bios")]
+    [InlineData("uefi")]
+    public async Task The_image_boots_to_a_login_prompt(string firmware)
+    {
+        List<string> args = ["-m", "1024", "-nographic", "-no-reboot", "-nic", "none", "-snapshot", "-drive", $"file={build.File("qcow2")},format=qcow2,if=virtio"];
+        if (firmware == "uefi")
+        {
+            var vars = Path.Combine(build.Directory, $"OVMF_VARS-{Guid.NewGuid():N}.fd");
+            File.Copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
+            args.AddRange(["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", $"if=pflash,format=raw,file={vars}"]);
+        }
+        var console = new StringBuilder();
+        var watch = Stopwatch.StartNew();
+        using var done = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        try
+        {
+            await Cli.Wrap("qemu-system-x86_64").WithArguments(args).WithValidation(CommandResultValidation.None)
+                .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
+                {
+                    lock (console) console.AppendLine(line);
+                    if (line.Contains("login:", StringComparison.Ordinal)) done.Cancel();
+                }))
+                .ExecuteAsync(done.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        string text;
+        lock (console) text = console.ToString();
+        text.Should().Contain("login:", $"{firmware} boot reaches the login prompt on ttyS0 (after {watch.Elapsed.TotalSeconds:0} s):\n{text[^Math.Min(text.Length, 3000)..]}");
+        text.Should().Contain("Linux version");
+    }
+}

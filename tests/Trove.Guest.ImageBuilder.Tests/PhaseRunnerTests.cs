@@ -70,7 +70,7 @@ public sealed class PhaseRunnerTests : IDisposable
     public async Task A_failing_hook_stops_the_phase_and_names_itself()
     {
         _tree.With("os", ("element-provides", "operating-system"), ("environment.d/10-os", "export OS_MARK=from-environment-d\n"))
-            .With("broken", ("root.d/10-first+x", "#!/bin/bash\necho \"first saw $OS_MARK\"\n"),
+            .With("broken", ("root.d/10-first+x", "#!/bin/bash\necho \"first saw $OS_MARK\"\nprintf 'no newline at the end'\n"),
                 ("root.d/20-fails+x", "#!/bin/bash\necho 'about to fail' >&2\nexit 3\n"),
                 ("root.d/30-never+x", "#!/bin/bash\necho never\n"));
         var (runner, progress) = Prepare(["os", "broken"], _tree.Root);
@@ -80,6 +80,7 @@ public sealed class PhaseRunnerTests : IDisposable
         failure.ExitCode.Should().Be(3);
         failure.Message.Should().Contain("root.d: 20-fails failed with exit code 3").And.Contain("about to fail");
         progress.Events.Should().Contain("out 10-first: first saw from-environment-d");
+        progress.Events.Should().Contain("out 10-first: no newline at the end").And.Contain("end root/10-first 0", "output without a final newline does not hide the end of the script");
         progress.Events.Should().NotContain(e => e.Contains("30-never"));
     }
 

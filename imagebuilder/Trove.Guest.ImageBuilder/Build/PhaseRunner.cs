@@ -89,6 +89,13 @@ public sealed class PhaseRunner(IReadOnlyDictionary<string, string> environment,
 
         void OnLine(string line)
         {
+            // A script whose output does not end with a newline leaves the runner's marker in the middle of a line.
+            var at = line.IndexOf(Marker, StringComparison.Ordinal);
+            if (at > 0)
+            {
+                OnLine(line[..at]);
+                line = line[at..];
+            }
             if (line.Length > 0 && line[0] == Marker)
             {
                 var parts = line[1..].Split(' ');

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json.Nodes;
 using CliWrap;
 using CliWrap.Buffered;
@@ -63,32 +61,8 @@ public sealed class DiskAssemblyTests : IDisposable
     public async Task The_disk_boots_to_its_grub_configuration(string firmware, string expected)
     {
         var disk = await AssembleGrubOnlyDiskAsync();
-        List<string> args = ["-m", "256", "-nographic", "-no-reboot", "-nic", "none", "-snapshot", "-drive", $"file={disk.Path},format=raw,if=virtio"];
-        if (firmware == "uefi")
-        {
-            var vars = Path.Combine(_dir, "OVMF_VARS.fd");
-            File.Copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars, overwrite: true);
-            args.AddRange(["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", $"if=pflash,format=raw,file={vars}"]);
-        }
-        var console = new StringBuilder();
-        using var seen = new CancellationTokenSource(TimeSpan.FromSeconds(150));
-        var watch = Stopwatch.StartNew();
-        try
-        {
-            await Cli.Wrap("qemu-system-x86_64").WithArguments(args).WithValidation(CommandResultValidation.None)
-                .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
-                {
-                    lock (console) console.AppendLine(line);
-                    if (line.Contains("TGI-GRUB-OK", StringComparison.Ordinal)) seen.CancelAfter(TimeSpan.FromMilliseconds(200));
-                }))
-                .ExecuteAsync(seen.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped once the marker was seen (or at the time limit; the assertion tells which).
-        }
-        string text;
-        lock (console) text = console.ToString();
-        text.Should().Contain("TGI-GRUB-OK").And.Contain(expected, $"{firmware} reached GRUB's configuration on the root file system in {watch.Elapsed.TotalSeconds:0} s:\n{text[^Math.Min(text.Length, 2000)..]}");
+        var boot = await QemuConsole.BootAsync(disk.Path, "raw", firmware, 256, line => line.Contains("TGI-GRUB-OK", StringComparison.Ordinal), TimeSpan.FromSeconds(150));
+        var text = boot.Console;
+        text.Should().Contain("TGI-GRUB-OK").And.Contain(expected, $"{firmware} reached GRUB's configuration on the root file system in {boot.Elapsed.TotalSeconds:0} s:\n{boot.Tail}");
     }
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using CliWrap;
 using FluentAssertions;
 using Trove.Guest.ImageBuilder.Build;
 using Trove.Guest.ImageBuilder.CommandLine;
@@ -90,32 +87,10 @@ public sealed class ImageBuildTests(DebianMinimalBuild build) : IClassFixture<De
     [InlineData("uefi")]
     public async Task The_image_boots_to_getty_on_the_serial_console(string firmware)
     {
-        List<string> args = ["-m", "1024", "-nographic", "-no-reboot", "-nic", "none", "-snapshot", "-drive", $"file={build.File("qcow2")},format=qcow2,if=virtio"];
-        if (firmware == "uefi")
-        {
-            var vars = Path.Combine(build.Directory, $"OVMF_VARS-{Guid.NewGuid():N}.fd");
-            File.Copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
-            args.AddRange(["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", $"if=pflash,format=raw,file={vars}"]);
-        }
-        var console = new StringBuilder();
-        var watch = Stopwatch.StartNew();
-        using var done = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        try
-        {
-            await Cli.Wrap("qemu-system-x86_64").WithArguments(args).WithValidation(CommandResultValidation.None)
-                .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
-                {
-                    lock (console) console.AppendLine(line);
-                    if (line.Contains("GNU/Linux", StringComparison.Ordinal) && line.TrimEnd().EndsWith("ttyS0", StringComparison.Ordinal)) done.Cancel();
-                }))
-                .ExecuteAsync(done.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        string text;
-        lock (console) text = console.ToString();
-        text.Should().MatchRegex("GNU/Linux 12 .* ttyS0", $"{firmware} boot reaches getty on ttyS0 (after {watch.Elapsed.TotalSeconds:0} s):\n{text[^Math.Min(text.Length, 3000)..]}");
+        var boot = await QemuConsole.BootAsync(build.File("qcow2"), "qcow2", firmware, 1024,
+            line => line.Contains("GNU/Linux", StringComparison.Ordinal) && line.TrimEnd().EndsWith("ttyS0", StringComparison.Ordinal), TimeSpan.FromMinutes(6));
+        var text = boot.Console;
+        text.Should().MatchRegex("GNU/Linux 12 .* ttyS0", $"{firmware} boot reaches getty on ttyS0 (after {boot.Elapsed.TotalSeconds:0} s):\n{boot.Tail}");
         text.Should().Contain("Linux version");
     }
 }

@@ -20,6 +20,9 @@ public sealed record BuildRequest
     public string? WorkDirectory { get; init; }
     public bool KeepBuildDirectory { get; init; }
 
+    /// <summary><c>--no-cache</c>: run every phase, whatever the cache holds (a fresh result still refreshes it).</summary>
+    public bool NoCache { get; init; }
+
     /// <summary><c>--image-size</c>: the root file system's size; by default the tree's size with DIB's head room.</summary>
     public long? ImageSizeBytes { get; init; }
 }
@@ -67,7 +70,19 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
                     scripts.AddRange(await TimedAsync(phase, () => runner.RunInChrootAsync(Phase.Named(phase), layout.Root, layout.Hooks, ct)).ConfigureAwait(false));
             }
 
-            await Outside("root").ConfigureAwait(false);
+            // root.d's result comes from the content-addressed cache when nothing that decides it changed.
+            var cache = new RootCache(Path.Combine(request.Settings.ImageCache, "trove-guest"));
+            var key = RootCache.Key(layout.Hooks, env);
+            if (!request.NoCache && await TimedAsync("root (cached)", () => cache.TryRestoreAsync(key, layout.Root, ct)).ConfigureAwait(false))
+            {
+                progress?.Output(Phase.Named("root"), null, $"root.d skipped: restored {cache.PathFor(key)}");
+            }
+            else
+            {
+                await Outside("root").ConfigureAwait(false);
+                if (Directory.EnumerateFileSystemEntries(layout.Root).Any())
+                    await TimedAsync("root (saved to cache)", async () => { await cache.SaveAsync(key, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+            }
             if (!Directory.EnumerateFileSystemEntries(layout.Root).Any())
                 throw new InvalidOperationException("root.d left the image's root empty: no element created a file system (an operating-system element's root.d does)");
             await Outside("extra-data").ConfigureAwait(false);

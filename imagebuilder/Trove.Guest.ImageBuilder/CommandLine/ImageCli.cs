@@ -54,7 +54,7 @@ public static class ImageCli
         return null;
     }
 
-    /// <summary><c>build [-o OUTPUT] [-t TYPES] [-a ARCH] [-n] [-x] [--keep-build-dir] ELEMENT...</c>, disk-image-create's conventions.</summary>
+    /// <summary><c>build [-o OUTPUT] [-t TYPES] [-a ARCH] [-n] [-x] [--image-size GB] [--no-cache] [--keep-build-dir] ELEMENT...</c>, disk-image-create's conventions.</summary>
     private static Command BuildCommand(TextWriter stdout, TextWriter stderr)
     {
         var names = new Argument<string[]>("ELEMENT") { Arity = ArgumentArity.OneOrMore, Description = "elements to build from" };
@@ -65,7 +65,8 @@ public static class ImageCli
         var trace = new Option<bool>("-x") { Description = "show the hooks' output on the console too (DIB_DEBUG_TRACE=1)" };
         var keep = new Option<bool>("--keep-build-dir") { Description = "keep the build directory (hooks and tree) for inspection" };
         var imageSize = new Option<double?>("--image-size") { Description = "root file system size in GB (default: the tree's size with DIB's head room)" };
-        var command = new Command("build", "build an image from diskimage-builder elements") { names, output, types, arch, skipBase, trace, keep, imageSize };
+        var noCache = new Option<bool>("--no-cache") { Description = "run every phase, ignoring cached results (the cache is still refreshed)" };
+        var command = new Command("build", "build an image from diskimage-builder elements") { names, output, types, arch, skipBase, trace, keep, imageSize, noCache };
         command.SetAction(async (parse, ct) =>
         {
             var outputName = Path.GetFullPath(parse.GetValue(output)!);
@@ -85,6 +86,7 @@ public static class ImageCli
                         Arch = parse.GetValue(arch)!, DebugTrace = parse.GetValue(trace) ? 1 : 0, Arguments = string.Join(" ", parse.Tokens.Select(t => t.Value)),
                     },
                     KeepBuildDirectory = parse.GetValue(keep),
+                    NoCache = parse.GetValue(noCache),
                     ImageSizeBytes = parse.GetValue(imageSize) is { } gb ? (long)(gb * 1024 * 1024 * 1024) : null,
                 };
                 var result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);

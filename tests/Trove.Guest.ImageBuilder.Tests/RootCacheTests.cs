@@ -1,0 +1,75 @@
+using CliWrap;
+using CliWrap.Buffered;
+using FluentAssertions;
+using Trove.Guest.ImageBuilder.Build;
+
+namespace Trove.Guest.ImageBuilder.Tests;
+
+/// <summary>
+/// The root.d cache: a second build with the same root.d inputs restores the tree instead of running root.d; a change
+/// to root.d (or <c>--no-cache</c>) runs it again; a change elsewhere in the hooks does not.
+/// </summary>
+public sealed class RootCacheTests : IDisposable
+{
+    private readonly ElementTree _tree = new();
+    private readonly string _out = Directory.CreateTempSubdirectory("tgi-cache-test-").FullName;
+
+    public void Dispose()
+    {
+        _tree.Dispose();
+        Directory.Delete(_out, recursive: true);
+    }
+
+    private string Counter => Path.Combine(_out, "root.d-runs");
+
+    private int Runs => File.Exists(Counter) ? File.ReadAllLines(Counter).Length : 0;
+
+    private void WriteElements(string rootScriptVersion, string installMessage)
+    {
+        _tree.With("os", ("element-provides", "operating-system"),
+            ("root.d/10-make-root+x", $"""
+                #!/bin/bash
+                set -eu
+                echo run >> {Counter}
+                mkdir -p "$TARGET_ROOT/etc" "$TARGET_ROOT/tmp"
+                echo "{rootScriptVersion}" > "$TARGET_ROOT/etc/made-by-root-d"
+                """),
+            ("post-root.d/10-note+x", $"#!/bin/bash\necho '{installMessage}' > \"$TARGET_ROOT/etc/note\"\n"));
+    }
+
+    private async Task<string> BuildAsync(bool noCache = false)
+    {
+        var output = Path.Combine(_out, "img");
+        var result = await new ImageBuild(new BuildRequest
+        {
+            Elements = ["os"], Output = output, Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root, NoCache = noCache,
+            Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache") },
+        }).RunAsync(CancellationToken.None);
+        result.Files.Should().ContainSingle();
+        var listing = await Cli.Wrap("tar").WithArguments(["-xOf", output + ".tar", "./etc/made-by-root-d", "./etc/note"]).ExecuteBufferedAsync();
+        return listing.StandardOutput.Replace("\n", " ").Trim();
+    }
+
+    [Fact]
+    public async Task Root_d_runs_once_until_what_decides_it_changes()
+    {
+        WriteElements("v1", "first");
+        (await BuildAsync()).Should().Be("v1 first");
+        Runs.Should().Be(1);
+
+        (await BuildAsync()).Should().Be("v1 first", "the cached tree is the same tree");
+        Runs.Should().Be(1, "the second build restored root.d's result");
+
+        WriteElements("v1", "second");
+        (await BuildAsync()).Should().Be("v1 second", "later phases run on the restored tree as usual");
+        Runs.Should().Be(1, "a change outside root.d keeps the cache");
+
+        (await BuildAsync(noCache: true)).Should().Be("v1 second");
+        Runs.Should().Be(2, "--no-cache runs root.d");
+
+        WriteElements("v2", "second");
+        (await BuildAsync()).Should().Be("v2 second");
+        Runs.Should().Be(3, "a changed root.d script is a different key");
+        Directory.GetFiles(Path.Combine(_out, "cache", "trove-guest"), "root-*.tar.zst").Should().HaveCount(2);
+    }
+}

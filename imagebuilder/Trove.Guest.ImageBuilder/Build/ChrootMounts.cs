@@ -48,7 +48,7 @@ public sealed class ChrootMounts : IAsyncDisposable
             await mounts.MountOneAsync(["--bind", "/dev/pts"], "dev/pts", ct).ConfigureAwait(false);
             await mounts.MountOneAsync(["-t", "sysfs", "-o", "ro", "sysfs"], "sys", ct).ConfigureAwait(false);
             await mounts.MountOneAsync(["--bind", hooks], HooksInTarget.TrimStart('/'), ct).ConfigureAwait(false);
-            await RunAsync("mount", ["-o", "remount,ro,bind", Path.Combine(root, HooksInTarget.TrimStart('/'))], ct).ConfigureAwait(false);
+            await HostTools.RunAsync("chroot mounts", "mount", ["-o", "remount,ro,bind", Path.Combine(root, HooksInTarget.TrimStart('/'))], ct).ConfigureAwait(false);
             return mounts;
         }
         catch
@@ -62,7 +62,7 @@ public sealed class ChrootMounts : IAsyncDisposable
     {
         var target = Path.Combine(_root, relative);
         Directory.CreateDirectory(target);
-        await RunAsync("mount", [.. arguments, target], ct).ConfigureAwait(false);
+        await HostTools.RunAsync("chroot mounts", "mount", [.. arguments, target], ct).ConfigureAwait(false);
     }
 
     /// <summary>Every mount point at or under <paramref name="root"/>, deepest first (from /proc/self/mountinfo).</summary>
@@ -130,12 +130,6 @@ public sealed class ChrootMounts : IAsyncDisposable
             var hooks = Path.Combine(_root, HooksInTarget.TrimStart('/'));
             if (Directory.Exists(hooks) && MountsUnder(hooks).Count == 0 && !Directory.EnumerateFileSystemEntries(hooks).Any()) Directory.Delete(hooks);
         }
-    }
-
-    private static async Task RunAsync(string tool, string[] arguments, CancellationToken ct)
-    {
-        var result = await Cli.Wrap(tool).WithArguments(arguments).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        if (result.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)} failed: {result.StandardError.Trim()}");
     }
 
     /// <summary>mountinfo escapes space, tab, newline and backslash as octal.</summary>

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using CliWrap;
-using CliWrap.Buffered;
 using Trove.Guest.ImageBuilder.Disk;
 using Trove.Guest.ImageBuilder.Elements;
 using Trove.Guest.ImageBuilder.Hooks;
@@ -148,10 +146,8 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
     private async Task<string> WriteTarAsync(string root, CancellationToken ct)
     {
         var tar = request.Output + ".tar";
-        var result = await Cli.Wrap("tar").WithArguments(["--numeric-owner", "--xattrs", "--sort=name", "-C", root,
-                "--exclude=./proc/*", "--exclude=./sys/*", "-cf", tar, "."])
-            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        if (result.ExitCode != 0) throw new InvalidOperationException($"writing {tar}: tar failed: {result.StandardError.Trim()}");
+        await HostTools.RunAsync("tar output", "tar", ["--numeric-owner", "--xattrs", "--sort=name", "-C", root,
+            "--exclude=./proc/*", "--exclude=./sys/*", "-cf", tar, "."], ct).ConfigureAwait(false);
         return tar;
     }
 

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using CliWrap;
-using CliWrap.Buffered;
 
 namespace Trove.Guest.ImageBuilder.Build;
 
@@ -54,7 +52,7 @@ public sealed class RootCache(string directory)
     {
         var entry = PathFor(key);
         if (!File.Exists(entry)) return false;
-        await RunAsync("restoring the root cache", "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd -d -T0", "-C", root, "-xpf", entry], ct).ConfigureAwait(false);
+        await HostTools.RunAsync("restoring the root cache", "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd -d -T0", "-C", root, "-xpf", entry], ct).ConfigureAwait(false);
         return true;
     }
 
@@ -68,7 +66,7 @@ public sealed class RootCache(string directory)
             .Select(m => $"--exclude=./{System.IO.Path.GetRelativePath(root, m)}/*");
         try
         {
-            await RunAsync("saving the root cache", "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--sort=name", "-I", "zstd -3 -T0", "-C", root,
+            await HostTools.RunAsync("saving the root cache", "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--sort=name", "-I", "zstd -3 -T0", "-C", root,
                 .. excludes, "-cf", partial, "."], ct).ConfigureAwait(false);
             File.Move(partial, entry, overwrite: true);
         }
@@ -76,11 +74,5 @@ public sealed class RootCache(string directory)
         {
             File.Delete(partial);
         }
-    }
-
-    private static async Task RunAsync(string step, string tool, IReadOnlyList<string> arguments, CancellationToken ct)
-    {
-        var result = await Cli.Wrap(tool).WithArguments(arguments).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        if (result.ExitCode != 0) throw new InvalidOperationException($"{step}: {tool} failed with exit code {result.ExitCode}: {result.StandardError.Trim()}");
     }
 }

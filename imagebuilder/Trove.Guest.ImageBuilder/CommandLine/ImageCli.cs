@@ -95,7 +95,7 @@ public static class ImageCli
                 foreach (var file in result.Files) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);
                 return Ok;
             }
-            catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException or Disk.DiskToolException)
+            catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException or HostToolException)
             {
                 await stderr.WriteLineAsync($"trove-guest-image: {e.Message} (log: {outputName}.log)").ConfigureAwait(false);
                 return Failed;

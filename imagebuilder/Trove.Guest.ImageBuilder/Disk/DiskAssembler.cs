@@ -48,22 +48,22 @@ public static class DiskAssembler
                 : null;
 
             var rootFs = Path.Combine(work, "root.ext4");
-            await DiskTools.RunAsync("root file system", "mkfs.ext4",
+            await HostTools.RunAsync("root file system", "mkfs.ext4",
                 ["-q", "-F", "-d", tree, "-L", options.RootLabel, "-U", layout.RootFsUuid.ToString(), "-E", $"hash_seed={layout.RootFsUuid},root_owner=0:0",
                     "-b", "4096", rootFs, $"{layout.Root.SizeBytes / 1024}k"], ct, environment).ConfigureAwait(false);
 
             var esp = Path.Combine(work, "esp.fat");
             var efi = await GrubLoaders.BuildEfiAsync(work, options.RootLabel, ct).ConfigureAwait(false);
             var volumeId = layout.Esp.Uuid.ToString("N")[..8];
-            await DiskTools.RunAsync("EFI system partition", "mkfs.fat", ["-C", "-F", "16", "-n", "ESP", "-i", volumeId, esp, (layout.Esp.SizeBytes / 1024).ToString(CultureInfo.InvariantCulture)], ct, environment).ConfigureAwait(false);
-            await DiskTools.RunAsync("EFI system partition", "mmd", ["-i", esp, "::/EFI", "::/EFI/BOOT"], ct, environment).ConfigureAwait(false);
-            await DiskTools.RunAsync("EFI system partition", "mcopy", ["-i", esp, efi, "::/EFI/BOOT/BOOTX64.EFI"], ct, environment).ConfigureAwait(false);
+            await HostTools.RunAsync("EFI system partition", "mkfs.fat", ["-C", "-F", "16", "-n", "ESP", "-i", volumeId, esp, (layout.Esp.SizeBytes / 1024).ToString(CultureInfo.InvariantCulture)], ct, environment).ConfigureAwait(false);
+            await HostTools.RunAsync("EFI system partition", "mmd", ["-i", esp, "::/EFI", "::/EFI/BOOT"], ct, environment).ConfigureAwait(false);
+            await HostTools.RunAsync("EFI system partition", "mcopy", ["-i", esp, efi, "::/EFI/BOOT/BOOTX64.EFI"], ct, environment).ConfigureAwait(false);
             var core = await GrubLoaders.BuildBiosCoreAsync(work, options.RootLabel, ct).ConfigureAwait(false);
 
             File.Delete(rawPath);
             await using (var disk = new FileStream(rawPath, FileMode.CreateNew, FileAccess.ReadWrite))
                 disk.SetLength(layout.TotalSectors * DiskLayout.SectorSize);
-            await DiskTools.RunAsync("partition table", "sfdisk", ["--no-reread", "--no-tell-kernel", "-q", rawPath], ct, stdin: layout.SfdiskScript()).ConfigureAwait(false);
+            await HostTools.RunAsync("partition table", "sfdisk", ["--no-reread", "--no-tell-kernel", "-q", rawPath], ct, stdin: layout.SfdiskScript()).ConfigureAwait(false);
 
             await using (var disk = new FileStream(rawPath, FileMode.Open, FileAccess.ReadWrite))
             {
@@ -89,7 +89,7 @@ public static class DiskAssembler
 
     private static async Task<long> TreeBytesAsync(string tree, CancellationToken ct)
     {
-        var output = await DiskTools.RunAsync("sizing", "du", ["-s", "-x", "--block-size=1", tree], ct).ConfigureAwait(false);
+        var output = await HostTools.RunAsync("sizing", "du", ["-s", "-x", "--block-size=1", tree], ct).ConfigureAwait(false);
         return long.Parse(output.Split('\t')[0], CultureInfo.InvariantCulture);
     }
 

@@ -29,7 +29,7 @@ public static class GrubLoaders
         var early = Path.Combine(work, "early-bios.cfg");
         await File.WriteAllTextAsync(early, EarlyConfig(rootLabel), ct).ConfigureAwait(false);
         var core = Path.Combine(work, "core.img");
-        await DiskTools.RunAsync("BIOS loader", "grub-mkimage",
+        await HostTools.RunAsync("BIOS loader", "grub-mkimage",
             ["-O", "i386-pc", "-d", BiosModulesDir, "-c", early, "-p", "/boot/grub", "-o", core, "biosdisk", .. CommonModules], ct).ConfigureAwait(false);
         return core;
     }
@@ -41,7 +41,7 @@ public static class GrubLoaders
         await File.WriteAllTextAsync(early, EarlyConfig(rootLabel), ct).ConfigureAwait(false);
         var efi = Path.Combine(work, "BOOTX64.EFI");
         var modules = string.Join(' ', CommonModules.Append("efi_gop").Append("all_video"));
-        await DiskTools.RunAsync("UEFI loader", "grub-mkstandalone",
+        await HostTools.RunAsync("UEFI loader", "grub-mkstandalone",
             ["-O", "x86_64-efi", "-d", EfiModulesDir, $"--install-modules={modules}", $"--modules={modules}", "--locales=", "--fonts=", "--themes=",
                 "-o", efi, $"boot/grub/grub.cfg={early}"], ct).ConfigureAwait(false);
         return efi;

@@ -18,7 +18,7 @@ public static class ImageFormats
             "vhdx" => ["convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", raw, target],
             _ => throw new NotSupportedException($"cannot convert to '{type}'"),
         };
-        await DiskTools.RunAsync($"{type} output", "qemu-img", args, ct).ConfigureAwait(false);
+        await HostTools.RunAsync($"{type} output", "qemu-img", args, ct).ConfigureAwait(false);
         return target;
     }
 }

@@ -45,6 +45,8 @@ public sealed class DebianMinimalBuild : IAsyncLifetime
         {
             Elements = ["debian-minimal", "vm"], Output = Path.Combine(Directory, "debian"), Types = ["raw", "qcow2"],
             BuiltInElements = ImageCli.BuiltInElements(),
+            // Every phase runs here, whatever an earlier build cached (RootCacheTests covers the cache); apt's .deb cache still helps.
+            NoCache = true,
             Settings = new BuildSettings { ImageCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "image-create") },
         };
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(15));

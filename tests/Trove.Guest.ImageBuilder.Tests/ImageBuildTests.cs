@@ -29,24 +29,20 @@ public sealed class DebianMinimalBuild : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await using var log = new StreamWriter(Path.Combine(Directory, "build.log")) { AutoFlush = true };
-        var inherited = Environment.GetEnvironmentVariables();
-        string Knob(string name, string fallback) => inherited[name] as string is { Length: > 0 } v ? v : fallback;
-        foreach (var (name, value) in new[]
-        {
-            ("DIB_RELEASE", Knob("DIB_RELEASE", "bookworm")),
-            ("DIB_DISTRIBUTION_MIRROR", Knob("DIB_DISTRIBUTION_MIRROR", "http://deb.debian.org/debian")),
-            ("DIB_DEBIAN_SECURITY_MIRROR", Knob("DIB_DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security")),
-            ("DIB_DEBIAN_SECURITY_SUBPATH", Knob("DIB_DEBIAN_SECURITY_SUBPATH", "-security")),
-        })
-        {
-            Environment.SetEnvironmentVariable(name, value);
-        }
+        // The mirror knobs go to this build only: setting them in the process would change other tests' hooks (and cache keys).
+        var environment = new System.Collections.Hashtable(Environment.GetEnvironmentVariables());
+        string Knob(string name, string fallback) => environment[name] as string is { Length: > 0 } v ? v : fallback;
+        environment["DIB_RELEASE"] = Knob("DIB_RELEASE", "bookworm");
+        environment["DIB_DISTRIBUTION_MIRROR"] = Knob("DIB_DISTRIBUTION_MIRROR", "http://deb.debian.org/debian");
+        environment["DIB_DEBIAN_SECURITY_MIRROR"] = Knob("DIB_DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security");
+        environment["DIB_DEBIAN_SECURITY_SUBPATH"] = Knob("DIB_DEBIAN_SECURITY_SUBPATH", "-security");
         var request = new BuildRequest
         {
             Elements = ["debian-minimal", "vm"], Output = Path.Combine(Directory, "debian"), Types = ["raw", "qcow2"],
             BuiltInElements = ImageCli.BuiltInElements(),
             // Every phase runs here, whatever an earlier build cached (RootCacheTests covers the cache); apt's .deb cache still helps.
             NoCache = true,
+            Environment = environment,
             Settings = new BuildSettings { ImageCache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "image-create") },
         };
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(15));

@@ -43,6 +43,8 @@ public sealed class RootCacheTests : IDisposable
         var result = await new ImageBuild(new BuildRequest
         {
             Elements = ["os"], Output = output, Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root, NoCache = noCache,
+            // Fixed, so that knobs other tests set in this process cannot change the key between the builds.
+            Environment = new System.Collections.Hashtable { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" },
             Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache") },
         }).RunAsync(CancellationToken.None);
         result.Files.Should().ContainSingle();

@@ -18,6 +18,9 @@ public sealed record BuildRequest
     public string? WorkDirectory { get; init; }
     public bool KeepBuildDirectory { get; init; }
 
+    /// <summary>The environment hooks inherit (every <c>DIB_*</c> knob comes from it); by default this process's.</summary>
+    public System.Collections.IDictionary? Environment { get; init; }
+
     /// <summary><c>--no-cache</c>: run every phase, whatever the cache holds (a fresh result still refreshes it).</summary>
     public bool NoCache { get; init; }
 
@@ -56,7 +59,7 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
                 File.WriteAllText(Path.Combine(layout.Hooks, "environment.d", "11-dib-install-type.bash"),
                     "export DIB_DEFAULT_INSTALLTYPE=${DIB_DEFAULT_INSTALLTYPE:-\"source\"}\n");
             });
-            var env = BuildEnvironment.For(layout, resolved, library, request.Settings with { ImageName = request.Output });
+            var env = BuildEnvironment.For(layout, resolved, library, request.Settings with { ImageName = request.Output }, request.Environment);
             Directory.CreateDirectory(request.Settings.ImageCache);
             var runner = new PhaseRunner(env, progress);
 

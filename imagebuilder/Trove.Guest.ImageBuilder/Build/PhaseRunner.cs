@@ -101,8 +101,9 @@ public sealed class PhaseRunner(IReadOnlyDictionary<string, string> environment,
                 var parts = line[1..].Split(' ');
                 if (parts[0] == "start")
                 {
+                    // The tail is not cleared here: stderr arrives on its own pipe, and a failing script's last words
+                    // may be read before this marker from stdout is.
                     current = parts[1];
-                    tail.Clear();
                     watch.Restart();
                     progress?.ScriptStarted(phase, Path.GetFileName(current));
                 }

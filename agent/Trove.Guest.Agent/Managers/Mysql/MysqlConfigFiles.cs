@@ -36,11 +36,15 @@ public sealed class MysqlConfigFiles(string configDir)
     public void WriteOverrideText(string group, string changeId, string contents)
     {
         Directory.CreateDirectory(ConfD);
-        WriteAtomically(OverridePath(group, changeId), contents.EndsWith('\n') ? contents : contents + "\n",
+        WriteAtomically(OverridePath(group, changeId), AsFileText(contents),
             UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    public string? ReadOverride(string group, string changeId) => File.Exists(OverridePath(group, changeId)) ? File.ReadAllText(OverridePath(group, changeId)) : null;
+    /// <summary>True when the override holds exactly what <see cref="WriteOverrideText"/> would write for <paramref name="contents"/>.</summary>
+    public bool HasOverrideText(string group, string changeId, string contents) =>
+        File.Exists(OverridePath(group, changeId)) && File.ReadAllText(OverridePath(group, changeId)) == AsFileText(contents);
+
+    private static string AsFileText(string contents) => contents.EndsWith('\n') ? contents : contents + "\n";
 
     public void RemoveOverride(string group, string changeId) => File.Delete(OverridePath(group, changeId));
 

@@ -39,7 +39,7 @@ public abstract class GtidReplication
     /// <summary>wait_for_txn: returns when <paramref name="gtid"/> is applied; throws after <paramref name="timeout"/>.</summary>
     public abstract Task WaitForTxnAsync(MysqlSession s, string gtid, TimeSpan timeout, CancellationToken ct);
 
-    /// <summary>The user replication logs in as, from <c>SHOW SLAVE STATUS</c> (null when this is not a replica).</summary>
+    /// <summary><c>SHOW SLAVE STATUS</c> by column name, or null when this server is not a replica.</summary>
     public static async Task<Dictionary<string, string?>?> SlaveStatusAsync(MysqlSession s, CancellationToken ct) =>
         (await s.QueryAsync("SHOW SLAVE STATUS", ct).ConfigureAwait(false)).FirstOrDefault();
 

@@ -63,7 +63,7 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
     public Task EnableAsSourceAsync(string? sourceConfig, CancellationToken ct)
     {
         // Trove writes the override only when it is absent; a different text replaces it here.
-        if (sourceConfig is not { Length: > 0 } || manager.ConfigFiles.ReadOverride(OverrideGroup, SourceOverride) == Normalized(sourceConfig))
+        if (sourceConfig is not { Length: > 0 } || manager.ConfigFiles.HasOverrideText(OverrideGroup, SourceOverride, sourceConfig))
             return Task.CompletedTask;
         return manager.ChangeOverridesAsync(f => f.WriteOverrideText(OverrideGroup, SourceOverride, sourceConfig), restartAllowed: true, ct);
     }
@@ -136,7 +136,7 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
         try
         {
             Check(info);
-            if (replicaConfig is { Length: > 0 } config && manager.ConfigFiles.ReadOverride(OverrideGroup, ReplicaOverride) != Normalized(config))
+            if (replicaConfig is { Length: > 0 } config && !manager.ConfigFiles.HasOverrideText(OverrideGroup, ReplicaOverride, config))
                 await manager.ChangeOverridesAsync(f => f.WriteOverrideText(OverrideGroup, ReplicaOverride, config), restart, ct).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -292,6 +292,4 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
     }
 
     private Task<string> AddressAsync(CancellationToken ct) => Task.FromResult(options.Guest.ReplicationAddress ?? PrimaryAddress.Find());
-
-    private static string Normalized(string config) => config.EndsWith('\n') ? config : config + "\n";
 }

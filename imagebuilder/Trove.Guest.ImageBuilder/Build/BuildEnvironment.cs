@@ -9,7 +9,9 @@ public sealed record BuildSettings
 {
     public string ImageName { get; init; } = "image";
     public string Arch { get; init; } = "amd64";
-    public string ImageCache { get; init; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "image-create");
+    /// <summary>DIB_IMAGE_CACHE, as disk-image-create takes it from the environment; DIB's default otherwise.</summary>
+    public string ImageCache { get; init; } = Environment.GetEnvironmentVariable("DIB_IMAGE_CACHE") is { Length: > 0 } cache
+        ? cache : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "image-create");
     public string RootLabel { get; init; } = "cloudimg-rootfs";
     public string RootFsType { get; init; } = "ext4";
     public int DebugTrace { get; init; }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Trove.Guest.ImageBuilder.Disk;
 using Trove.Guest.ImageBuilder.Elements;
 using Trove.Guest.ImageBuilder.Hooks;
+using Trove.Guest.ImageBuilder.SupplyChain;
+using Trove.Guest.ImageBuilder.Templates;
 
 namespace Trove.Guest.ImageBuilder.Build;
 
@@ -14,6 +16,9 @@ public sealed record BuildRequest
     public bool SkipBase { get; init; }
     public string? ElementsPath { get; init; }
     public IEnumerable<string> BuiltInElements { get; init; } = [];
+
+    /// <summary>Where element templates are looked up after the element's own <c>templates/</c> folder (our <c>templates/</c>).</summary>
+    public IReadOnlyList<string> TemplateDirectories { get; init; } = [];
     public BuildSettings Settings { get; init; } = new();
     public string? WorkDirectory { get; init; }
     public bool KeepBuildDirectory { get; init; }
@@ -28,8 +33,9 @@ public sealed record BuildRequest
     public long? ImageSizeBytes { get; init; }
 }
 
-/// <summary>A finished build: its files, and each script's time (the summary DIB does not give).</summary>
-public sealed record BuildResult(IReadOnlyList<string> Files, IReadOnlyList<ScriptRun> Scripts, IReadOnlyList<(string Step, TimeSpan Elapsed)> Steps);
+/// <summary>A finished build: its images, the records beside them (tree listing, SBOM, manifest, checksums), the tree hash, and each script's and step's time.</summary>
+public sealed record BuildResult(IReadOnlyList<string> Files, IReadOnlyList<string> Records, string TreeSha256, IReadOnlyList<ScriptRun> Scripts,
+    IReadOnlyList<(string Step, TimeSpan Elapsed)> Steps);
 
 /// <summary>
 /// One image build in DIB's order (DIB 1.9): expand the elements, merge their hooks, then root.d and extra-data.d
@@ -61,41 +67,28 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             });
             var env = BuildEnvironment.For(layout, resolved, library, request.Settings with { ImageName = request.Output }, request.Environment);
             Directory.CreateDirectory(request.Settings.ImageCache);
-            var runner = new PhaseRunner(env, progress);
+            var cache = new TreeCache(Path.Combine(request.Settings.ImageCache, "trove-guest"));
 
-            async Task Outside(string phase) => scripts.AddRange(await TimedAsync(phase, () => runner.RunAsync(Phase.Named(phase), layout.Hooks, ct)).ConfigureAwait(false));
-            async Task Inside(params string[] phases)
+            // The finished tree comes from the cache when no hook and no knob changed; else the phases run.
+            // SOURCE_DATE_EPOCH changes the finished tree (its timestamps), so it is part of that stage's key.
+            var epoch = request.Settings.SourceDateEpoch;
+            var templates = ElementTemplates.Find(resolved.Elements, request.TemplateDirectories);
+            var imageKey = TreeCache.Key(TreeStage.Image, layout.Hooks, env, $"SOURCE_DATE_EPOCH={epoch}", ElementTemplates.InputsHash(templates));
+            var cacheUsed = "image";
+            if (!request.NoCache && await TimedAsync("tree (cached)", () => cache.TryRestoreAsync(TreeStage.Image, imageKey, layout.Root, ct)).ConfigureAwait(false))
             {
-                await using var mounts = await ChrootMounts.MountAsync(layout.Root, layout.Hooks, ct).ConfigureAwait(false);
-                foreach (var phase in phases)
-                    scripts.AddRange(await TimedAsync(phase, () => runner.RunInChrootAsync(Phase.Named(phase), layout.Root, layout.Hooks, ct)).ConfigureAwait(false));
-            }
-
-            // root.d's result comes from the content-addressed cache when nothing that decides it changed.
-            var cache = new RootCache(Path.Combine(request.Settings.ImageCache, "trove-guest"));
-            var key = RootCache.Key(layout.Hooks, env);
-            if (!request.NoCache && await TimedAsync("root (cached)", () => cache.TryRestoreAsync(key, layout.Root, ct)).ConfigureAwait(false))
-            {
-                progress?.Output(Phase.Named("root"), null, $"root.d skipped: restored {cache.PathFor(key)}");
+                progress?.Output(Phase.Named("root"), null, $"every phase skipped: restored {cache.PathFor(TreeStage.Image, imageKey)}");
             }
             else
             {
-                await Outside("root").ConfigureAwait(false);
-                if (Directory.EnumerateFileSystemEntries(layout.Root).Any())
-                    await TimedAsync("root (saved to cache)", async () => { await cache.SaveAsync(key, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                cacheUsed = await RunPhasesAsync(layout, env, cache, templates, resolved.Names.ToList(), scripts, ct).ConfigureAwait(false);
+                Step("tidy", () => FinalTidy(layout.Root));
+                if (epoch is { } clampTo) await TimedAsync("clamp timestamps", async () => { await ReproducibleTree.ClampTimestampsAsync(layout.Root, clampTo, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                await TimedAsync("tree (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Image, imageKey, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
             }
-            if (!Directory.EnumerateFileSystemEntries(layout.Root).Any())
-                throw new InvalidOperationException("root.d left the image's root empty: no element created a file system (an operating-system element's root.d does)");
-            await Outside("extra-data").ConfigureAwait(false);
-            await Inside("pre-install", "install", "post-install").ConfigureAwait(false);
-            await Outside("post-root").ConfigureAwait(false);
-            // Mounts some root.d hooks make inside the tree (DIB's shared apt cache) end with the build steps that used them.
-            await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
-            await Outside("pre-finalise").ConfigureAwait(false);
-            await Inside("finalise").ConfigureAwait(false);
-            await Outside("cleanup").ConfigureAwait(false);
-            await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
-            Step("tidy", () => FinalTidy(layout.Root));
+            var treeListing = request.Output + ".tree.txt";
+            var treeHash = await TimedAsync("tree hash", () => TreeDigest.WriteAsync(layout.Root, treeListing, ct)).ConfigureAwait(false);
+            progress?.Output(Phase.Named("cleanup"), null, $"tree sha256 {treeHash}");
             var files = new List<string>();
             foreach (var type in request.Types.Where(t => t == "tar"))
                 files.Add(await TimedAsync("output tar", () => WriteTarAsync(layout.Root, ct)).ConfigureAwait(false));
@@ -114,7 +107,9 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
                 if (diskTypes.Contains("raw")) files.Add(raw);
                 else File.Delete(raw);
             }
-            return new BuildResult(files, scripts, _steps);
+            var records = await TimedAsync("sbom and manifest", () => Task.FromResult(BuildRecords.Write(new BuildFacts(
+                request.Output, layout.Root, resolved.Elements, files, treeHash, treeListing, epoch, cacheUsed, _steps, env)))).ConfigureAwait(false);
+            return new BuildResult(files, [treeListing, .. records], treeHash, scripts, _steps);
         }
         finally
         {
@@ -123,9 +118,64 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
         }
     }
 
-    /// <summary>DIB's finalise_base: an empty /tmp, empty log files, no logs in /root.</summary>
+    /// <summary>Every phase in DIB's order, from an empty tree (or root.d's cached result) to the finished tree.</summary>
+    /// <returns>Which cache it used: "root" or "none".</returns>
+    private async Task<string> RunPhasesAsync(BuildLayout layout, IReadOnlyDictionary<string, string> env, TreeCache cache, IReadOnlyList<TemplateFile> templates,
+        IReadOnlyList<string> elementNames, List<ScriptRun> scripts, CancellationToken ct)
+    {
+        var runner = new PhaseRunner(env, progress);
+
+        async Task Outside(string phase) => scripts.AddRange(await TimedAsync(phase, () => runner.RunAsync(Phase.Named(phase), layout.Hooks, ct)).ConfigureAwait(false));
+        async Task Inside(string[] phases, Func<Task>? before = null, Func<Task>? after = null)
+        {
+            await using var mounts = await ChrootMounts.MountAsync(layout.Root, layout.Hooks, ct).ConfigureAwait(false);
+            if (before is not null) await before().ConfigureAwait(false);
+            foreach (var phase in phases)
+                scripts.AddRange(await TimedAsync(phase, () => runner.RunInChrootAsync(Phase.Named(phase), layout.Root, layout.Hooks, ct)).ConfigureAwait(false));
+            if (after is not null) await after().ConfigureAwait(false);
+        }
+
+        // root.d's result comes from the cache when nothing that decides it changed.
+        var rootKey = TreeCache.Key(TreeStage.Root, layout.Hooks, env);
+        var cacheUsed = "none";
+        if (!request.NoCache && await TimedAsync("root (cached)", () => cache.TryRestoreAsync(TreeStage.Root, rootKey, layout.Root, ct)).ConfigureAwait(false))
+        {
+            progress?.Output(Phase.Named("root"), null, $"root.d skipped: restored {cache.PathFor(TreeStage.Root, rootKey)}");
+            cacheUsed = "root";
+        }
+        else
+        {
+            InstallTuning.PrepareEmptyRoot(layout.Root);
+            await Outside("root").ConfigureAwait(false);
+            if (InstallTuning.HasTree(layout.Root))
+                await TimedAsync("root (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Root, rootKey, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+        }
+        if (!InstallTuning.HasTree(layout.Root))
+            throw new InvalidOperationException("root.d left the image's root empty: no element created a file system (an operating-system element's root.d does)");
+        await Outside("extra-data").ConfigureAwait(false);
+        var tuned = InstallTuning.Applies(layout.Root);
+        await Inside(["pre-install", "install", "post-install"], before: tuned ? () => InstallTuning.BeginAsync(layout.Root, ct) : null).ConfigureAwait(false);
+        if (templates.Count > 0) Step("templates", () => ElementTemplates.Render(templates, layout.Root, env, elementNames));
+        await Outside("post-root").ConfigureAwait(false);
+        // Mounts some root.d hooks make inside the tree (DIB's shared apt cache) end with the build steps that used them.
+        await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
+        await Outside("pre-finalise").ConfigureAwait(false);
+        await Inside(["finalise"], after: !tuned ? null : () => TimedAsync("initramfs (once)", async () =>
+        {
+            foreach (var line in (await InstallTuning.EndAsync(layout.Root, ct).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                progress?.Output(Phase.Named("finalise"), null, line);
+            return true;
+        })).ConfigureAwait(false);
+        await Outside("cleanup").ConfigureAwait(false);
+        await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
+        InstallTuning.Remove(layout.Root);
+        return cacheUsed;
+    }
+
+    /// <summary>DIB's finalise_base (an empty /tmp, empty log files, no logs in /root), and no per-build state.</summary>
     private static void FinalTidy(string root)
     {
+        ReproducibleTree.RemovePerBuildState(root);
         var tmp = Path.Combine(root, "tmp");
         if (Directory.Exists(tmp))
         {

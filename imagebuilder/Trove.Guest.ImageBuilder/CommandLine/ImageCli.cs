@@ -29,19 +29,23 @@ public static class ImageCli
         return await parsed.InvokeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Our shipped elements: <c>elements/</c> beside the executable's repository, or where a package installs them.</summary>
-    public static IEnumerable<string> BuiltInElements()
+    /// <summary>Our shipped elements: <c>elements/</c> beside the executable's repository, or where a package installs them; then DIB's.</summary>
+    public static IEnumerable<string> BuiltInElements() => Shipped("TROVE_GUEST_ELEMENTS", "elements").Concat(ElementLibrary.DiskImageBuilderElements());
+
+    /// <summary>Our shipped templates (<c>templates/</c>), found the same way as the elements.</summary>
+    public static IReadOnlyList<string> BuiltInTemplates() => Shipped("TROVE_GUEST_TEMPLATES", "templates").Take(1).ToList();
+
+    private static IEnumerable<string> Shipped(string variable, string folder)
     {
         foreach (var candidate in new[]
         {
-            Environment.GetEnvironmentVariable("TROVE_GUEST_ELEMENTS"),
-            FindUp(AppContext.BaseDirectory, "elements"),
-            "/usr/share/trove-guest/elements",
+            Environment.GetEnvironmentVariable(variable),
+            FindUp(AppContext.BaseDirectory, folder),
+            "/usr/share/trove-guest/" + folder,
         })
         {
             if (candidate is { Length: > 0 } && Directory.Exists(candidate)) yield return candidate;
         }
-        foreach (var dib in ElementLibrary.DiskImageBuilderElements()) yield return dib;
     }
 
     private static string? FindUp(string start, string name)
@@ -80,7 +84,7 @@ public static class ImageCli
                 var request = new BuildRequest
                 {
                     Elements = parse.GetValue(names)!, Output = outputName, Types = parse.GetValue(types)!.Split(',', StringSplitOptions.RemoveEmptyEntries),
-                    SkipBase = parse.GetValue(skipBase), ElementsPath = Environment.GetEnvironmentVariable("ELEMENTS_PATH"), BuiltInElements = BuiltInElements(),
+                    SkipBase = parse.GetValue(skipBase), ElementsPath = Environment.GetEnvironmentVariable("ELEMENTS_PATH"), BuiltInElements = BuiltInElements(), TemplateDirectories = BuiltInTemplates(),
                     Settings = new BuildSettings
                     {
                         Arch = parse.GetValue(arch)!, DebugTrace = parse.GetValue(trace) ? 1 : 0, Arguments = string.Join(" ", parse.Tokens.Select(t => t.Value)),
@@ -92,7 +96,8 @@ public static class ImageCli
                 var result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
                 await stdout.WriteLineAsync("phase and step times:").ConfigureAwait(false);
                 foreach (var (step, elapsed) in result.Steps) await stdout.WriteLineAsync($"  {step,-24} {elapsed.TotalSeconds,8:0.0}s").ConfigureAwait(false);
-                foreach (var file in result.Files) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);
+                foreach (var file in result.Files.Concat(result.Records)) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"tree sha256 {result.TreeSha256}").ConfigureAwait(false);
                 return Ok;
             }
             catch (Exception e) when (e is ElementException or PhaseFailedException or InvalidOperationException or NotSupportedException or HostToolException)

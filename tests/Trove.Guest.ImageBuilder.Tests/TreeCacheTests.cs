@@ -6,10 +6,10 @@ using Trove.Guest.ImageBuilder.Build;
 namespace Trove.Guest.ImageBuilder.Tests;
 
 /// <summary>
-/// The root.d cache: a second build with the same root.d inputs restores the tree instead of running root.d; a change
-/// to root.d (or <c>--no-cache</c>) runs it again; a change elsewhere in the hooks does not.
+/// The tree cache: an unchanged rebuild restores the finished tree and runs no phase; a change to a later phase restores
+/// root.d's result and runs the rest; a change to root.d (or <c>--no-cache</c>) runs everything again.
 /// </summary>
-public sealed class RootCacheTests : IDisposable
+public sealed class TreeCacheTests : IDisposable
 {
     private readonly ElementTree _tree = new();
     private readonly string _out = Directory.CreateTempSubdirectory("tgi-cache-test-").FullName;
@@ -24,6 +24,10 @@ public sealed class RootCacheTests : IDisposable
 
     private int Runs => File.Exists(Counter) ? File.ReadAllLines(Counter).Length : 0;
 
+    private string LaterCounter => Path.Combine(_out, "post-root.d-runs");
+
+    private int LaterRuns => File.Exists(LaterCounter) ? File.ReadAllLines(LaterCounter).Length : 0;
+
     private void WriteElements(string rootScriptVersion, string installMessage)
     {
         _tree.With("os", ("element-provides", "operating-system"),
@@ -34,7 +38,7 @@ public sealed class RootCacheTests : IDisposable
                 mkdir -p "$TARGET_ROOT/etc" "$TARGET_ROOT/tmp"
                 echo "{rootScriptVersion}" > "$TARGET_ROOT/etc/made-by-root-d"
                 """),
-            ("post-root.d/10-note+x", $"#!/bin/bash\necho '{installMessage}' > \"$TARGET_ROOT/etc/note\"\n"));
+            ("post-root.d/10-note+x", $"#!/bin/bash\necho run >> {LaterCounter}\necho '{installMessage}' > \"$TARGET_ROOT/etc/note\"\n"));
     }
 
     private async Task<string> BuildAsync(bool noCache = false)
@@ -53,18 +57,20 @@ public sealed class RootCacheTests : IDisposable
     }
 
     [Fact]
-    public async Task Root_d_runs_once_until_what_decides_it_changes()
+    public async Task Each_stage_runs_again_only_when_what_decides_it_changes()
     {
         WriteElements("v1", "first");
         (await BuildAsync()).Should().Be("v1 first");
         Runs.Should().Be(1);
 
         (await BuildAsync()).Should().Be("v1 first", "the cached tree is the same tree");
-        Runs.Should().Be(1, "the second build restored root.d's result");
+        Runs.Should().Be(1, "the second build restored the finished tree");
+        LaterRuns.Should().Be(1, "an unchanged rebuild runs no phase at all");
 
         WriteElements("v1", "second");
         (await BuildAsync()).Should().Be("v1 second", "later phases run on the restored tree as usual");
-        Runs.Should().Be(1, "a change outside root.d keeps the cache");
+        Runs.Should().Be(1, "a change outside root.d keeps root.d's cached result");
+        LaterRuns.Should().Be(2, "the changed phase ran on the restored tree");
 
         (await BuildAsync(noCache: true)).Should().Be("v1 second");
         Runs.Should().Be(2, "--no-cache runs root.d");
@@ -73,5 +79,6 @@ public sealed class RootCacheTests : IDisposable
         (await BuildAsync()).Should().Be("v2 second");
         Runs.Should().Be(3, "a changed root.d script is a different key");
         Directory.GetFiles(Path.Combine(_out, "cache", "trove-guest"), "root-*.tar.zst").Should().HaveCount(2);
+        Directory.GetFiles(Path.Combine(_out, "cache", "trove-guest"), "image-*.tar.zst").Should().HaveCount(3, "v1 first, v1 second, v2 second");
     }
 }

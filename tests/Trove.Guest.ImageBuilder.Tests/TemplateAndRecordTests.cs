@@ -3,6 +3,7 @@ using CliWrap;
 using CliWrap.Buffered;
 using FluentAssertions;
 using Trove.Guest.ImageBuilder.Build;
+using Trove.Guest.ImageBuilder.CommandLine;
 using Trove.Guest.ImageBuilder.Elements;
 using Trove.Guest.ImageBuilder.Templates;
 
@@ -110,6 +111,26 @@ public sealed class TemplateAndRecordTests : IDisposable
 
         WriteOs("/etc/x.conf:\n  template: missing.sbn\n");
         (await act.Should().ThrowAsync<ElementException>()).Which.Message.Should().Contain("'missing.sbn'").And.Contain(_templates);
+    }
+
+    [Fact]
+    public async Task The_plain_log_names_each_script_with_its_element_and_times_each_step()
+    {
+        WriteOs("{}\n");
+        var console = new StringWriter();
+        var log = new StringWriter();
+        using (var progress = new ConsoleProgress(console, log, echoOutput: false))
+        {
+            await new ImageBuild(new BuildRequest
+            {
+                Elements = ["os"], Output = Path.Combine(_out, "img"), Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root,
+                Environment = new System.Collections.Hashtable { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" },
+                Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache") },
+            }, progress).RunAsync(CancellationToken.None);
+        }
+        console.ToString().Should().MatchRegex(@"\] root\.d/10-make-root \(os\)\n").And.MatchRegex(@"\] root\.d/10-make-root done in \d+\.\ds")
+            .And.MatchRegex(@"\] step output tar done in \d+\.\ds");
+        log.ToString().Should().Contain(console.ToString().Split('\n')[0], "the log has every console line");
     }
 
     [Fact]

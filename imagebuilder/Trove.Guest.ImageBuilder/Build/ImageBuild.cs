@@ -59,7 +59,8 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
         {
             Step("hooks", () =>
             {
-                HookTree.Assemble(resolved.Elements, layout.Hooks);
+                var owners = HookTree.Assemble(resolved.Elements, layout.Hooks);
+                progress?.HooksAssembled(owners);
                 // What disk-image-create adds to every build's environment.d.
                 Directory.CreateDirectory(Path.Combine(layout.Hooks, "environment.d"));
                 File.WriteAllText(Path.Combine(layout.Hooks, "environment.d", "11-dib-install-type.bash"),
@@ -206,13 +207,16 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
 
     private void Step(string name, Action action)
     {
+        progress?.StepStarted(name);
         var watch = Stopwatch.StartNew();
         action();
         _steps.Add((name, watch.Elapsed));
+        progress?.StepEnded(name, watch.Elapsed);
     }
 
     private async Task<T> TimedAsync<T>(string name, Func<Task<T>> action)
     {
+        progress?.StepStarted(name);
         var watch = Stopwatch.StartNew();
         try
         {
@@ -221,6 +225,7 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
         finally
         {
             _steps.Add((name, watch.Elapsed));
+            progress?.StepEnded(name, watch.Elapsed);
         }
     }
 }

@@ -13,6 +13,20 @@ public interface IBuildProgress
     void ScriptEnded(Phase phase, string script, TimeSpan elapsed, int exitCode);
 
     void Output(Phase phase, string? script, string line);
+
+    /// <summary>The hooks are merged: which element each <c>phase.d/script</c> came from.</summary>
+    void HooksAssembled(IReadOnlyDictionary<string, string> owners)
+    {
+    }
+
+    /// <summary>A build step (a phase, the disk, an output, a cache restore) starts.</summary>
+    void StepStarted(string step)
+    {
+    }
+
+    void StepEnded(string step, TimeSpan elapsed)
+    {
+    }
 }
 
 /// <summary>One script's run: the timing table at the end of a build is made of these.</summary>

@@ -75,7 +75,9 @@ public static class ImageCli
         {
             var outputName = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(Path.GetDirectoryName(outputName)!);
-            using var progress = new ConsoleProgress(stdout, new StreamWriter(outputName + ".log", append: false) { AutoFlush = true }, parse.GetValue(trace));
+            // A terminal gets the live display; anything else (CI, a pipe, a test's writer) the plain log.
+            var live = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !parse.GetValue(trace);
+            using var progress = new ConsoleProgress(live ? TextWriter.Null : stdout, new StreamWriter(outputName + ".log", append: false) { AutoFlush = true }, parse.GetValue(trace));
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
@@ -93,7 +95,16 @@ public static class ImageCli
                     NoCache = parse.GetValue(noCache),
                     ImageSizeBytes = parse.GetValue(imageSize) is { } gb ? (long)(gb * 1024 * 1024 * 1024) : null,
                 };
-                var result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
+                BuildResult result;
+                if (live)
+                {
+                    var display = new LiveProgress(progress);
+                    result = await display.RunAsync(() => new ImageBuild(request, display).RunAsync(cancel.Token)).ConfigureAwait(false);
+                }
+                else
+                {
+                    result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
+                }
                 await stdout.WriteLineAsync("phase and step times:").ConfigureAwait(false);
                 foreach (var (step, elapsed) in result.Steps) await stdout.WriteLineAsync($"  {step,-24} {elapsed.TotalSeconds,8:0.0}s").ConfigureAwait(false);
                 foreach (var file in result.Files.Concat(result.Records)) await stdout.WriteLineAsync($"wrote {file}").ConfigureAwait(false);

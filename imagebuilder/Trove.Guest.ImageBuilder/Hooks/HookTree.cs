@@ -13,7 +13,8 @@ public static class HookTree
 {
     private static readonly HashSet<string> Skipped = new(StringComparer.Ordinal) { "tests", "__pycache__" };
 
-    public static void Assemble(IEnumerable<Element> elements, string target)
+    /// <returns>Which element each hook came from, by <c>phase.d/script</c> (the live display names it).</returns>
+    public static IReadOnlyDictionary<string, string> Assemble(IEnumerable<Element> elements, string target)
     {
         Directory.CreateDirectory(target);
         var owner = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -40,6 +41,7 @@ public static class HookTree
             }
             foreach (var file in Directory.EnumerateFiles(element.Path)) CopyFile(file, Path.Combine(target, Path.GetFileName(file)));
         }
+        return owner;
     }
 
     /// <summary><c>cp -a</c> of one file: a link stays a link, a file keeps its mode and times.</summary>

@@ -80,6 +80,29 @@ public sealed class ImageBuildTests(DebianMinimalBuild build) : IClassFixture<De
         ChrootMounts.MountsUnder("/tmp").Where(m => m.Contains("tgi_build", StringComparison.Ordinal)).Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task The_build_made_one_initramfs_left_no_trace_of_its_tuning_and_recorded_what_it_holds()
+    {
+        build.Result.Steps.Select(s => s.Step).Should().Contain("initramfs (once)");
+        build.Log.Split('\n').Count(l => l.Contains("initramfs for 6.", StringComparison.Ordinal)).Should().Be(1, "one kernel, one initramfs");
+        var listing = System.IO.File.ReadAllLines(build.File("tree.txt"));
+        listing.Should().Contain(l => l.Contains(" boot/initrd.img-6.", StringComparison.Ordinal));
+        listing.Should().NotContain(l => l.Contains("trove-guest-image", StringComparison.Ordinal), "the diversion and dpkg's unsafe-io file are gone");
+        listing.Should().Contain(l => l.StartsWith(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Array.Empty<byte>())) + " f ", StringComparison.Ordinal)
+            && l.EndsWith(" etc/machine-id", StringComparison.Ordinal), "an empty machine-id: each instance makes its own");
+
+        using var sbom = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(build.File("spdx.json")));
+        var purls = sbom.RootElement.GetProperty("packages").EnumerateArray()
+            .SelectMany(p => p.TryGetProperty("externalRefs", out var refs) ? refs.EnumerateArray() : [])
+            .Select(r => r.GetProperty("referenceLocator").GetString()!).ToList();
+        purls.Should().Contain(p => p.StartsWith("pkg:deb/debian/linux-image-amd64@6.", StringComparison.Ordinal))
+            .And.Contain(p => p.StartsWith("pkg:deb/debian/systemd@252.", StringComparison.Ordinal));
+        purls.Count.Should().BeGreaterThan(150);
+        var check = await CliWrap.Cli.Wrap("sha256sum").WithArguments(["-c", "debian.qcow2.sha256", "debian.raw.sha256"]).WithWorkingDirectory(build.Directory)
+            .ExecuteAsync();
+        check.ExitCode.Should().Be(0);
+    }
+
     [Theory]
     [InlineData("bios")]
     [InlineData("uefi")]

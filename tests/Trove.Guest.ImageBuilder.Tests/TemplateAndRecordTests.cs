@@ -134,6 +134,19 @@ public sealed class TemplateAndRecordTests : IDisposable
     }
 
     [Fact]
+    public async Task A_disk_for_another_architecture_is_refused_before_anything_runs()
+    {
+        WriteOs("{}\n");
+        var act = () => new ImageBuild(new BuildRequest
+        {
+            Elements = ["os"], Output = Path.Combine(_out, "img"), Types = ["qcow2"], SkipBase = true, ElementsPath = _tree.Root,
+            Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache"), Arch = "arm64" },
+        }).RunAsync(CancellationToken.None);
+        (await act.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should().Contain("'arm64'").And.Contain("-t tar");
+        Directory.Exists(Path.Combine(_out, "cache")).Should().BeFalse("nothing ran");
+    }
+
+    [Fact]
     public void Tree_paths_never_leave_the_tree()
     {
         var root = Path.Combine(_out, "root");

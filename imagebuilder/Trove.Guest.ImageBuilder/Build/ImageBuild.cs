@@ -51,6 +51,9 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
     {
         foreach (var type in request.Types)
             if (type != "tar" && !ImageFormats.IsDiskType(type)) throw new NotSupportedException($"output type '{type}' is not supported (tar, raw, qcow2, vhdx)");
+        // The boot loaders written are GRUB's i386-pc and x86_64-efi; a tree for another architecture is still a tar.
+        if (request.Types.Any(ImageFormats.IsDiskType) && request.Settings.Arch is not ("amd64" or "x86_64"))
+            throw new NotSupportedException($"bootable disks are built for amd64 only, not '{request.Settings.Arch}'; -t tar builds a tree for any architecture the elements support");
         var library = ElementLibrary.Load(request.ElementsPath, request.BuiltInElements);
         var resolved = ElementResolver.Resolve(library, ElementResolver.WithDefaults(request.Elements, request.SkipBase));
         var layout = BuildLayout.Create(request.WorkDirectory);

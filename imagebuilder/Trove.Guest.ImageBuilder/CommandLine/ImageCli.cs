@@ -20,6 +20,7 @@ public static class ImageCli
         var root = new RootCommand("trove-guest-image: build Trove guest images from diskimage-builder elements, without device-mapper");
         root.Subcommands.Add(BuildCommand(stdout, stderr));
         root.Subcommands.Add(ElementsCommand(stdout, stderr));
+        root.Subcommands.Add(RegisterCommand.Create(stdout, stderr));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -78,9 +79,7 @@ public static class ImageCli
             // A terminal gets the live display; anything else (CI, a pipe, a test's writer) the plain log.
             var live = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !parse.GetValue(trace);
             using var progress = new ConsoleProgress(live ? TextWriter.Null : stdout, new StreamWriter(outputName + ".log", append: false) { AutoFlush = true }, parse.GetValue(trace));
-            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var interruption = new Interruption(ct);
             try
             {
                 var request = new BuildRequest
@@ -99,11 +98,11 @@ public static class ImageCli
                 if (live)
                 {
                     var display = new LiveProgress(progress);
-                    result = await display.RunAsync(() => new ImageBuild(request, display).RunAsync(cancel.Token)).ConfigureAwait(false);
+                    result = await display.RunAsync(() => new ImageBuild(request, display).RunAsync(interruption.Token)).ConfigureAwait(false);
                 }
                 else
                 {
-                    result = await new ImageBuild(request, progress).RunAsync(cancel.Token).ConfigureAwait(false);
+                    result = await new ImageBuild(request, progress).RunAsync(interruption.Token).ConfigureAwait(false);
                 }
                 await stdout.WriteLineAsync("phase and step times:").ConfigureAwait(false);
                 foreach (var (step, elapsed) in result.Steps) await stdout.WriteLineAsync($"  {step,-24} {elapsed.TotalSeconds,8:0.0}s").ConfigureAwait(false);
@@ -120,10 +119,6 @@ public static class ImageCli
             {
                 await stderr.WriteLineAsync("trove-guest-image: cancelled; every mount of the build was taken down").ConfigureAwait(false);
                 return Failed;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
         });
         return command;

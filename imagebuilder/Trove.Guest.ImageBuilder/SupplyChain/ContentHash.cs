@@ -12,6 +12,12 @@ public static class ContentHash
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
+    public static async Task<string> OfFileAsync(string path, CancellationToken ct)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false));
+    }
+
     /// <summary>Adds every entry under <paramref name="directory"/> to <paramref name="hash"/>, named relative to <paramref name="relativeTo"/>.</summary>
     public static void AddDirectory(IncrementalHash hash, string directory, string relativeTo)
     {

@@ -20,6 +20,8 @@ public sealed class TreeCacheTests : IDisposable
         Directory.Delete(_out, recursive: true);
     }
 
+    private BuildResult? _last;
+
     private string Counter => Path.Combine(_out, "root.d-runs");
 
     private int Runs => File.Exists(Counter) ? File.ReadAllLines(Counter).Length : 0;
@@ -52,6 +54,7 @@ public sealed class TreeCacheTests : IDisposable
             Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache") },
         }).RunAsync(CancellationToken.None);
         result.Files.Should().ContainSingle();
+        _last = result;
         var listing = await Cli.Wrap("tar").WithArguments(["-xOf", output + ".tar", "./etc/made-by-root-d", "./etc/note"]).ExecuteBufferedAsync();
         return listing.StandardOutput.Replace("\n", " ").Trim();
     }
@@ -63,7 +66,10 @@ public sealed class TreeCacheTests : IDisposable
         (await BuildAsync()).Should().Be("v1 first");
         Runs.Should().Be(1);
 
+        var first = _last!;
         (await BuildAsync()).Should().Be("v1 first", "the cached tree is the same tree");
+        _last!.TreeSha256.Should().Be(first.TreeSha256);
+        _last.Steps.Select(s => s.Step).Should().Contain("tree hash (cached)").And.NotContain("tree hash", "the listing was saved with the tree");
         Runs.Should().Be(1, "the second build restored the finished tree");
         LaterRuns.Should().Be(1, "an unchanged rebuild runs no phase at all");
 

@@ -79,19 +79,24 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             var templates = ElementTemplates.Find(resolved.Elements, request.TemplateDirectories);
             var imageKey = TreeCache.Key(TreeStage.Image, layout.Hooks, env, $"SOURCE_DATE_EPOCH={epoch}", ElementTemplates.InputsHash(templates));
             var cacheUsed = "image";
+            var treeListing = request.Output + ".tree.txt";
+            string treeHash;
             if (!request.NoCache && await TimedAsync("tree (cached)", () => cache.TryRestoreAsync(TreeStage.Image, imageKey, layout.Root, ct)).ConfigureAwait(false))
             {
                 progress?.Output(Phase.Named("root"), null, $"every phase skipped: restored {cache.PathFor(TreeStage.Image, imageKey)}");
+                // The restored tree is the saved one, entry for entry: its listing was saved with it.
+                treeHash = File.Exists(cache.ListingFor(TreeStage.Image, imageKey))
+                    ? await TimedAsync("tree hash (cached)", () => { File.Copy(cache.ListingFor(TreeStage.Image, imageKey), treeListing, overwrite: true); return Task.FromResult(ContentHash.OfFile(treeListing)); }).ConfigureAwait(false)
+                    : await TimedAsync("tree hash", () => TreeDigest.WriteAsync(layout.Root, treeListing, ct)).ConfigureAwait(false);
             }
             else
             {
                 cacheUsed = await RunPhasesAsync(layout, env, cache, templates, resolved.Names.ToList(), scripts, ct).ConfigureAwait(false);
                 Step("tidy", () => FinalTidy(layout.Root));
                 if (epoch is { } clampTo) await TimedAsync("clamp timestamps", async () => { await ReproducibleTree.ClampTimestampsAsync(layout.Root, clampTo, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
-                await TimedAsync("tree (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Image, imageKey, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                treeHash = await TimedAsync("tree hash", () => TreeDigest.WriteAsync(layout.Root, treeListing, ct)).ConfigureAwait(false);
+                await TimedAsync("tree (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Image, imageKey, layout.Root, ct, treeListing).ConfigureAwait(false); return true; }).ConfigureAwait(false);
             }
-            var treeListing = request.Output + ".tree.txt";
-            var treeHash = await TimedAsync("tree hash", () => TreeDigest.WriteAsync(layout.Root, treeListing, ct)).ConfigureAwait(false);
             progress?.Output(Phase.Named("cleanup"), null, $"tree sha256 {treeHash}");
             var files = new List<string>();
             foreach (var type in request.Types.Where(t => t == "tar"))

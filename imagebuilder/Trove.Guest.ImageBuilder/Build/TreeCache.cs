@@ -43,6 +43,9 @@ public sealed class TreeCache(string directory)
     public string PathFor(TreeStage stage, string key) => System.IO.Path.Combine(Directory, $"{stage.Name}-{key}.tar.zst");
 
     /// <param name="also">Further inputs the caller's own steps add to the stage (e.g. SOURCE_DATE_EPOCH for the clamped tree).</param>
+    /// <summary>The tree listing (<see cref="SupplyChain.TreeDigest"/>) saved with an entry, so a restore need not hash the tree again.</summary>
+    public string ListingFor(TreeStage stage, string key) => System.IO.Path.Combine(Directory, $"{stage.Name}-{key}.tree.txt");
+
     public static string Key(TreeStage stage, string hooks, IReadOnlyDictionary<string, string> environment, params string[] also)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -68,8 +71,8 @@ public sealed class TreeCache(string directory)
         return true;
     }
 
-    /// <summary>Saves the tree, minus the contents of whatever is mounted inside it.</summary>
-    public async Task SaveAsync(TreeStage stage, string key, string root, CancellationToken ct)
+    /// <summary>Saves the tree, minus the contents of whatever is mounted inside it, and its listing when given.</summary>
+    public async Task SaveAsync(TreeStage stage, string key, string root, CancellationToken ct, string? listing = null)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var entry = PathFor(stage, key);
@@ -81,7 +84,10 @@ public sealed class TreeCache(string directory)
             // Level 1: a save is on every cold build's path, and a faster level costs little size on a file system tree.
             await HostTools.RunAsync($"saving the {stage.Name} cache", "tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "--sort=name", "-I", "zstd -1 -T0", "-C", root,
                 .. excludes, "-cf", partial, "."], ct).ConfigureAwait(false);
+            if (listing is not null) File.Copy(listing, ListingFor(stage, key) + ".partial", overwrite: true);
             File.Move(partial, entry, overwrite: true);
+            if (listing is not null) File.Move(ListingFor(stage, key) + ".partial", ListingFor(stage, key), overwrite: true);
+            else File.Delete(ListingFor(stage, key));
         }
         finally
         {

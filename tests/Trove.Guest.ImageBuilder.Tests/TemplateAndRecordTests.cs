@@ -63,6 +63,8 @@ public sealed class TemplateAndRecordTests : IDisposable
                 {{DpkgStatus}}
                 STATUS
                 echo 0123456789abcdef > "$TARGET_ROOT/etc/machine-id"
+                mkdir -p "$TARGET_ROOT/etc/iscsi"
+                echo "InitiatorName=iqn.1993-08.org.debian:01:$RANDOM$RANDOM" > "$TARGET_ROOT/etc/iscsi/initiatorname.iscsi"
                 """),
             ("templates.yaml", templatesYaml), .. more]);
     }
@@ -192,6 +194,7 @@ public sealed class TemplateAndRecordTests : IDisposable
         manifest.RootElement.GetProperty("cacheUsed").GetString().Should().Be("none");
 
         (await ReadFromTarAsync("./etc/machine-id")).Should().BeEmpty("an image must not share one machine-id with all its instances");
+        (await ReadFromTarAsync("./etc/iscsi/initiatorname.iscsi")).Should().Be("GenerateName=yes\n", "nor one iSCSI initiator name");
         File.ReadAllLines(Path.Combine(_out, "img.tree.txt")).Should().OnlyContain(l => l.Split(' ')[4] == "1764000000", "every time is clamped");
 
         // The same inputs again, with the cache bypassed: the same tree, entry for entry.

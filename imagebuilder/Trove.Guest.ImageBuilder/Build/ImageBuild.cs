@@ -108,7 +108,8 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
                 await TimedAsync("disk", () => DiskAssembler.AssembleAsync(layout.Root, raw, new DiskOptions
                 {
                     RootLabel = request.Settings.RootLabel, WriteBootConfig = true, RootBytes = request.ImageSizeBytes,
-                    Seed = request.Settings.SourceDateEpoch is { } epoch ? $"{request.Output}|{epoch}" : Guid.NewGuid().ToString(),
+                    // The same tree gives the same disk ids, wherever and under whatever name it is built.
+                    Seed = epoch is { } sde ? $"{treeHash}|{sde}" : Guid.NewGuid().ToString(),
                     SourceDateEpoch = request.Settings.SourceDateEpoch,
                 }, ct)).ConfigureAwait(false);
                 foreach (var type in diskTypes.Where(t => t != "raw"))
@@ -171,6 +172,8 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
         await Outside("pre-finalise").ConfigureAwait(false);
         await Inside(["finalise"], after: !tuned ? null : () => TimedAsync("initramfs (once)", async () =>
         {
+            // The initramfs copies some of that state (open-iscsi's initiator name).
+            ReproducibleTree.RemovePerBuildState(layout.Root);
             foreach (var line in (await InstallTuning.EndAsync(layout.Root, ct).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 progress?.Output(Phase.Named("finalise"), null, line);
             return true;

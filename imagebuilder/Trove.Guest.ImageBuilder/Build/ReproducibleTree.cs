@@ -29,6 +29,11 @@ internal static class ReproducibleTree
         // Empty, not absent: systemd then generates one at first boot and treats that boot as the first.
         var machineId = Path.Combine(root, "etc", "machine-id");
         if (File.Exists(machineId) && new FileInfo(machineId).LinkTarget is null) File.WriteAllBytes(machineId, []);
+        // open-iscsi's postinst picks a random initiator name; instances sharing one confuse every iSCSI target (Cinder's
+        // included). Debian's own marker makes the service pick one at first boot. The initramfs copies this file, so
+        // this runs before the initramfs is built, and again at the final tidy.
+        var initiator = Path.Combine(root, "etc", "iscsi", "initiatorname.iscsi");
+        if (File.Exists(initiator) && new FileInfo(initiator).LinkTarget is null) File.WriteAllText(initiator, "GenerateName=yes\n");
     }
 
     public static Task ClampTimestampsAsync(string root, long sourceDateEpoch, CancellationToken ct)

@@ -31,7 +31,7 @@ public sealed record TreeStage(string Name, IReadOnlyList<string>? KeyedHookDire
 public sealed class TreeCache(string directory)
 {
     // Bumped whenever what the builder itself does to a tree changes (e.g. InstallTuning), which no hook hash sees.
-    private const string Version = "trove-guest-image tree cache v2";
+    private const string Version = "trove-guest-image tree cache v3";
 
     private static readonly HashSet<string> UnkeyedKnobs = new(StringComparer.Ordinal)
     {

@@ -69,13 +69,15 @@ public sealed class TemplateAndRecordTests : IDisposable
             ("templates.yaml", templatesYaml), .. more]);
     }
 
-    private Task<BuildResult> BuildAsync(long? epoch = null) => new ImageBuild(new BuildRequest
+    private BuildRequest Request(long? epoch = null, string output = "img") => new()
     {
-        Elements = ["os"], Output = Path.Combine(_out, "img"), Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root,
+        Elements = ["os"], Output = Path.Combine(_out, output), Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root,
         TemplateDirectories = [_templates],
         Environment = new System.Collections.Hashtable { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin", ["DIB_GUEST_MEMORY"] = "512M", ["DIB_DB_PASSWORD"] = "hunter2" },
         Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache"), SourceDateEpoch = epoch },
-    }).RunAsync(CancellationToken.None);
+    };
+
+    private Task<BuildResult> BuildAsync(long? epoch = null) => new ImageBuild(Request(epoch)).RunAsync(CancellationToken.None);
 
     private async Task<string> ReadFromTarAsync(string path) =>
         (await Cli.Wrap("tar").WithArguments(["-xOf", Path.Combine(_out, "img.tar"), path]).ExecuteBufferedAsync()).StandardOutput;
@@ -123,12 +125,7 @@ public sealed class TemplateAndRecordTests : IDisposable
         var log = new StringWriter();
         using (var progress = new ConsoleProgress(console, log, echoOutput: false))
         {
-            await new ImageBuild(new BuildRequest
-            {
-                Elements = ["os"], Output = Path.Combine(_out, "img"), Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root,
-                Environment = new System.Collections.Hashtable { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" },
-                Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache") },
-            }, progress).RunAsync(CancellationToken.None);
+            await new ImageBuild(Request(), progress).RunAsync(CancellationToken.None);
         }
         console.ToString().Should().MatchRegex(@"\] root\.d/10-make-root \(os\)\n").And.MatchRegex(@"\] root\.d/10-make-root done in \d+\.\ds")
             .And.MatchRegex(@"\] step output tar done in \d+\.\ds");
@@ -139,11 +136,8 @@ public sealed class TemplateAndRecordTests : IDisposable
     public async Task A_disk_for_another_architecture_is_refused_before_anything_runs()
     {
         WriteOs("{}\n");
-        var act = () => new ImageBuild(new BuildRequest
-        {
-            Elements = ["os"], Output = Path.Combine(_out, "img"), Types = ["qcow2"], SkipBase = true, ElementsPath = _tree.Root,
-            Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache"), Arch = "arm64" },
-        }).RunAsync(CancellationToken.None);
+        var act = () => new ImageBuild(Request() with { Types = ["qcow2"], Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache"), Arch = "arm64" } })
+            .RunAsync(CancellationToken.None);
         (await act.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should().Contain("'arm64'").And.Contain("-t tar");
         Directory.Exists(Path.Combine(_out, "cache")).Should().BeFalse("nothing ran");
     }
@@ -198,12 +192,7 @@ public sealed class TemplateAndRecordTests : IDisposable
         File.ReadAllLines(Path.Combine(_out, "img.tree.txt")).Should().OnlyContain(l => l.Split(' ')[4] == "1764000000", "every time is clamped");
 
         // The same inputs again, with the cache bypassed: the same tree, entry for entry.
-        var again = await new ImageBuild(new BuildRequest
-        {
-            Elements = ["os"], Output = Path.Combine(_out, "img2"), Types = ["tar"], SkipBase = true, ElementsPath = _tree.Root, NoCache = true,
-            Environment = new System.Collections.Hashtable { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin", ["DIB_GUEST_MEMORY"] = "512M", ["DIB_DB_PASSWORD"] = "hunter2" },
-            Settings = new BuildSettings { ImageCache = Path.Combine(_out, "cache"), SourceDateEpoch = 1_764_000_000 },
-        }).RunAsync(CancellationToken.None);
+        var again = await new ImageBuild(Request(1_764_000_000, "img2") with { NoCache = true }).RunAsync(CancellationToken.None);
         again.TreeSha256.Should().Be(result.TreeSha256);
     }
 }

@@ -93,9 +93,9 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             {
                 cacheUsed = await RunPhasesAsync(layout, env, cache, templates, resolved.Names.ToList(), scripts, ct).ConfigureAwait(false);
                 Step("tidy", () => FinalTidy(layout.Root));
-                if (epoch is { } clampTo) await TimedAsync("clamp timestamps", async () => { await ReproducibleTree.ClampTimestampsAsync(layout.Root, clampTo, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                if (epoch is { } clampTo) await TimedAsync("clamp timestamps", () => ReproducibleTree.ClampTimestampsAsync(layout.Root, clampTo, ct)).ConfigureAwait(false);
                 treeHash = await TimedAsync("tree hash", () => TreeDigest.WriteAsync(layout.Root, treeListing, ct)).ConfigureAwait(false);
-                await TimedAsync("tree (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Image, imageKey, layout.Root, ct, treeListing).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                await TimedAsync("tree (saved to cache)", () => cache.SaveAsync(TreeStage.Image, imageKey, layout.Root, ct, treeListing)).ConfigureAwait(false);
             }
             progress?.Output(Phase.Named("cleanup"), null, $"tree sha256 {treeHash}");
             var files = new List<string>();
@@ -110,7 +110,7 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
                     RootLabel = request.Settings.RootLabel, WriteBootConfig = true, RootBytes = request.ImageSizeBytes,
                     // The same tree gives the same disk ids, wherever and under whatever name it is built.
                     Seed = epoch is { } sde ? $"{treeHash}|{sde}" : Guid.NewGuid().ToString(),
-                    SourceDateEpoch = request.Settings.SourceDateEpoch,
+                    SourceDateEpoch = epoch,
                 }, ct)).ConfigureAwait(false);
                 foreach (var type in diskTypes.Where(t => t != "raw"))
                     files.Add(await TimedAsync($"output {type}", () => ImageFormats.ConvertAsync(raw, type, request.Output, ct)).ConfigureAwait(false));
@@ -158,7 +158,7 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             InstallTuning.PrepareEmptyRoot(layout.Root);
             await Outside("root").ConfigureAwait(false);
             if (InstallTuning.HasTree(layout.Root))
-                await TimedAsync("root (saved to cache)", async () => { await cache.SaveAsync(TreeStage.Root, rootKey, layout.Root, ct).ConfigureAwait(false); return true; }).ConfigureAwait(false);
+                await TimedAsync("root (saved to cache)", () => cache.SaveAsync(TreeStage.Root, rootKey, layout.Root, ct)).ConfigureAwait(false);
         }
         if (!InstallTuning.HasTree(layout.Root))
             throw new InvalidOperationException("root.d left the image's root empty: no element created a file system (an operating-system element's root.d does)");
@@ -176,7 +176,6 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
             ReproducibleTree.RemovePerBuildState(layout.Root);
             foreach (var line in (await InstallTuning.EndAsync(layout.Root, ct).ConfigureAwait(false)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 progress?.Output(Phase.Named("finalise"), null, line);
-            return true;
         })).ConfigureAwait(false);
         await Outside("cleanup").ConfigureAwait(false);
         await ChrootMounts.UnmountAllAsync(layout.Root).ConfigureAwait(false);
@@ -224,6 +223,12 @@ public sealed class ImageBuild(BuildRequest request, IBuildProgress? progress = 
         _steps.Add((name, watch.Elapsed));
         progress?.StepEnded(name, watch.Elapsed);
     }
+
+    private Task TimedAsync(string name, Func<Task> action) => TimedAsync(name, async () =>
+    {
+        await action().ConfigureAwait(false);
+        return true;
+    });
 
     private async Task<T> TimedAsync<T>(string name, Func<Task<T>> action)
     {

@@ -74,21 +74,23 @@ public static class ElementTemplates
 
     public static void Render(IEnumerable<TemplateFile> files, string root, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string> elementNames)
     {
+        // What every template sees; each file adds only its element's name.
+        var build = new ScriptObject();
+        var env = new ScriptObject();
+        foreach (var (name, value) in environment) env[name] = value;
+        var names = new ScriptArray();
+        foreach (var name in elementNames) names.Add(name);
+        build["env"] = env;
+        build["arch"] = environment.GetValueOrDefault("ARCH") ?? "";
+        build["image_name"] = environment.GetValueOrDefault("IMAGE_NAME") ?? "";
+        build["elements"] = names;
         foreach (var file in files)
         {
             var template = Template.Parse(File.ReadAllText(file.Template), file.Template);
             if (template.HasErrors) throw new ElementException($"{file.Template}: {string.Join("; ", template.Messages)}");
-            var env = new ScriptObject();
-            foreach (var (name, value) in environment) env[name] = value;
-            var names = new ScriptArray();
-            foreach (var name in elementNames) names.Add(name);
-            var model = new ScriptObject
-            {
-                ["env"] = env, ["arch"] = environment.GetValueOrDefault("ARCH") ?? "", ["image_name"] = environment.GetValueOrDefault("IMAGE_NAME") ?? "",
-                ["elements"] = names, ["element"] = file.Element.Name,
-            };
             var context = new TemplateContext { StrictVariables = true, EnableRelaxedMemberAccess = false, MemberRenamer = m => m.Name };
-            context.PushGlobal(model);
+            context.PushGlobal(build);
+            context.PushGlobal(new ScriptObject { ["element"] = file.Element.Name });
             string text;
             try
             {

@@ -34,7 +34,7 @@ public sealed class Migrator(StateDatabase database, IReadOnlyList<Migration> mi
             if (migrations[i].Version != i + 1) throw new ArgumentException($"migration versions must run 1, 2, 3... without gaps; found {migrations[i].Version} at position {i + 1}");
 
         await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, VersionTable, ct).ConfigureAwait(false);
+        await EnsureVersionTableAsync(connection, ct).ConfigureAwait(false);
         var applied = new List<int>();
         foreach (var migration in migrations)
         {
@@ -44,22 +44,14 @@ public sealed class Migrator(StateDatabase database, IReadOnlyList<Migration> mi
             if (recorded.Any(r => r.Version == migration.Version)) continue;
             try
             {
-                await ExecuteAsync(connection, transaction, migration.Sql, ct).ConfigureAwait(false);
+                await Sql.ExecuteAsync(connection, transaction, migration.Sql, ct).ConfigureAwait(false);
             }
             catch (DbException e)
             {
                 throw new SchemaException($"schema migration {migration.Version} ({migration.Name}) failed and was rolled back; the database stays at version {migration.Version - 1}: {e.Message}", e);
             }
-            await using (var record = connection.CreateCommand())
-            {
-                record.Transaction = transaction;
-                record.CommandText = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (@v, @n, @c, @t)";
-                Add(record, "@v", migration.Version);
-                Add(record, "@n", migration.Name);
-                Add(record, "@c", migration.Checksum);
-                Add(record, "@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
+            await Sql.ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (@v, @n, @c, @t)", ct,
+                ("@v", migration.Version), ("@n", migration.Name), ("@c", migration.Checksum), ("@t", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
             applied.Add(migration.Version);
         }
@@ -70,7 +62,7 @@ public sealed class Migrator(StateDatabase database, IReadOnlyList<Migration> mi
     public async Task<int> CurrentVersionAsync(CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, VersionTable, ct).ConfigureAwait(false);
+        await EnsureVersionTableAsync(connection, ct).ConfigureAwait(false);
         var recorded = await RecordedAsync(connection, null, ct).ConfigureAwait(false);
         return recorded.Count == 0 ? 0 : recorded.Max(r => r.Version);
     }
@@ -90,6 +82,17 @@ public sealed class Migrator(StateDatabase database, IReadOnlyList<Migration> mi
         }
     }
 
+    /// <summary>
+    /// Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself, and two controllers
+    /// starting together would otherwise both try to create the table's type (a unique violation in pg_type).
+    /// </summary>
+    private async Task EnsureVersionTableAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var transaction = await BeginLockedAsync(connection, ct).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, transaction, VersionTable, ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+    }
+
     private async Task<DbTransaction> BeginLockedAsync(DbConnection connection, CancellationToken ct)
     {
         if (database.Provider == StateProvider.Sqlite)
@@ -99,34 +102,16 @@ public sealed class Migrator(StateDatabase database, IReadOnlyList<Migration> mi
             return ((Microsoft.Data.Sqlite.SqliteConnection)connection).BeginTransaction(deferred: false);
         }
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({PostgresLockKey.ToString(CultureInfo.InvariantCulture)})", ct).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({PostgresLockKey.ToString(CultureInfo.InvariantCulture)})", ct).ConfigureAwait(false);
         return transaction;
     }
 
     private static async Task<IReadOnlyList<(int Version, string Name, string Checksum)>> RecordedAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
     {
-        await using var select = connection.CreateCommand();
-        select.Transaction = transaction;
-        select.CommandText = "SELECT version, name, checksum FROM schema_migrations ORDER BY version";
+        await using var select = Sql.Command(connection, transaction, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
         await using var reader = await select.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var rows = new List<(int, string, string)>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false)) rows.Add((Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2)));
         return rows;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

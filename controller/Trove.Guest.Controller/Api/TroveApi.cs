@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.State;
+using Trove.Guest.State.Catalog;
+using Trove.Guest.State.Identity;
+
+namespace Trove.Guest.Controller.Api;
+
+/// <summary>
+/// Trove's REST API v1.0, as far as it is built: the v1-style token endpoint troveclient's <c>_v1_auth</c> talks to,
+/// and the project-scoped resources behind <see cref="TokenAuthentication"/>.
+/// </summary>
+public static class TroveApi
+{
+    public static WebApplication Build(ApiOptions options, StateDatabase database, TimeProvider? clock = null, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.ListenUrl);
+        if (logging is not null) logging(builder.Logging);
+        builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton(new IdentityStore(database, clock));
+        builder.Services.AddSingleton(new FlavorStore(database));
+        var app = builder.Build();
+        app.UseMiddleware<TokenAuthentication>();
+
+        // GET /v1.0 with X-Auth-User and X-Auth-Key: a token, and where the project's API is (X-Server-Management-Url).
+        app.MapGet("/v1.0", async (HttpContext http, IdentityStore identity) =>
+        {
+            var user = http.Request.Headers["X-Auth-User"].ToString();
+            var key = http.Request.Headers["X-Auth-Key"].ToString();
+            if (user.Length == 0 || key.Length == 0) return Faults.Unauthorized("X-Auth-User and X-Auth-Key are required.");
+            var project = http.Request.Headers["X-Auth-Project-Id"].ToString();
+            var issued = await identity.LoginAsync(user, key, project, options.TokenLifetime, http.RequestAborted).ConfigureAwait(false);
+            if (issued is null) return Faults.Unauthorized("Invalid user name, password or project.");
+            http.Response.Headers["X-Auth-Token"] = issued.Token;
+            http.Response.Headers["X-Server-Management-Url"] = $"{http.Request.Scheme}://{http.Request.Host}/v1.0/{issued.Principal.ProjectId}";
+            return Results.NoContent();
+        });
+
+        app.MapGet("/v1.0/{projectId}/flavors", async (string projectId, HttpContext http, FlavorStore flavors) =>
+        {
+            var all = await flavors.ListAsync(http.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new Dictionary<string, object>
+            {
+                ["flavors"] = all.Select(f => new Dictionary<string, object?>
+                {
+                    // Trove shows Nova's integer ids as "id" and any other id as "str_id" (with "id": null).
+                    ["id"] = int.TryParse(f.Id, out var numeric) ? numeric : null,
+                    ["str_id"] = f.Id, ["name"] = f.Name, ["ram"] = f.RamMb, ["vcpus"] = f.Vcpus, ["disk"] = f.DiskGb, ["ephemeral"] = 0,
+                    ["links"] = new[] { new Dictionary<string, string> { ["rel"] = "self", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}/v1.0/{projectId}/flavors/{f.Id}" } },
+                }).ToList(),
+            });
+        });
+        return app;
+    }
+}

@@ -15,7 +15,7 @@ public static class RegisterCommand
         var glanceUrl = new Option<string>("--glance-url") { Required = true, Description = "Glance's endpoint, e.g. http://controller:9292" };
         var datastore = new Option<string>("--datastore") { Required = true, Description = "the datastore, e.g. mysql, mariadb, postgresql" };
         var version = new Option<string>("--datastore-version") { Required = true, Description = "the datastore version's name, e.g. 8.0" };
-        var token = new Option<string?>("--token") { Description = "a Keystone token for Glance (sent as X-Auth-Token, never printed)" };
+        var token = new Option<string?>("--token") { Description = "a Keystone token for Glance (sent as X-Auth-Token, never printed); $OS_AUTH_TOKEN when not given, which keeps it out of argv" };
         var name = new Option<string?>("--name") { Description = "the image's name in Glance (default trove-guest-DATASTORE-VERSION)" };
         var manager = new Option<string?>("--manager") { Description = "the guest agent manager for the version (default: the datastore's name, as Trove names its managers)" };
         var troveManage = new Option<string?>("--trove-manage") { Description = "the trove-manage command, with any leading arguments, split at spaces (default trove-manage)" };
@@ -35,7 +35,7 @@ public static class RegisterCommand
             var request = new RegisterRequest
             {
                 ImagePath = parse.GetValue(image)!, GlanceUrl = url!, Datastore = parse.GetValue(datastore)!, Version = parse.GetValue(version)!,
-                Token = parse.GetValue(token), Name = parse.GetValue(name), Manager = parse.GetValue(manager),
+                Token = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("OS_AUTH_TOKEN"), Name = parse.GetValue(name), Manager = parse.GetValue(manager),
                 TroveManage = parse.GetValue(noTroveManage) ? null
                     : (parse.GetValue(troveManage) ?? "trove-manage").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };

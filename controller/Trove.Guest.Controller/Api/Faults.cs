@@ -10,6 +10,8 @@ public static class Faults
 {
     public static IResult Unauthorized(string message) => Fault("unauthorized", StatusCodes.Status401Unauthorized, message);
 
+    public static IResult NotFound(string message) => Fault("itemNotFound", StatusCodes.Status404NotFound, message);
+
     public static IResult Forbidden(string message) => Fault("forbidden", StatusCodes.Status403Forbidden, message);
 
     public static IResult Fault(string kind, int code, string message) =>

@@ -22,6 +22,7 @@ public static class TroveApi
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(new IdentityStore(database, clock));
         builder.Services.AddSingleton(new FlavorStore(database));
+        builder.Services.AddSingleton(new DatastoreStore(database));
         var app = builder.Build();
         app.UseMiddleware<TokenAuthentication>();
 
@@ -49,10 +50,57 @@ public static class TroveApi
                     // Trove shows Nova's integer ids as "id" and any other id as "str_id" (with "id": null).
                     ["id"] = int.TryParse(f.Id, out var numeric) ? numeric : null,
                     ["str_id"] = f.Id, ["name"] = f.Name, ["ram"] = f.RamMb, ["vcpus"] = f.Vcpus, ["disk"] = f.DiskGb, ["ephemeral"] = 0,
-                    ["links"] = new[] { new Dictionary<string, string> { ["rel"] = "self", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}/v1.0/{projectId}/flavors/{f.Id}" } },
+                    ["links"] = Links(http, $"/v1.0/{projectId}/flavors/{f.Id}"),
                 }).ToList(),
             });
         });
+        app.MapGet("/v1.0/{projectId}/datastores", async (string projectId, HttpContext http, DatastoreStore datastores) =>
+            Results.Json(new Dictionary<string, object>
+            {
+                ["datastores"] = (await datastores.ListAsync(http.RequestAborted).ConfigureAwait(false)).Select(d => DatastoreView(http, projectId, d)).ToList(),
+            }));
+        app.MapGet("/v1.0/{projectId}/datastores/{datastore}", async (string projectId, string datastore, HttpContext http, DatastoreStore datastores) =>
+            await datastores.FindAsync(datastore, http.RequestAborted).ConfigureAwait(false) is { } found
+                ? Results.Json(new Dictionary<string, object> { ["datastore"] = DatastoreView(http, projectId, found) })
+                : Faults.NotFound($"Datastore '{datastore}' cannot be found."));
+        app.MapGet("/v1.0/{projectId}/datastores/{datastore}/versions", async (string projectId, string datastore, HttpContext http, DatastoreStore datastores) =>
+            await datastores.FindAsync(datastore, http.RequestAborted).ConfigureAwait(false) is { } found
+                ? Results.Json(new Dictionary<string, object> { ["versions"] = found.Versions.Where(v => v.Active).Select(v => VersionView(http, projectId, v)).ToList() })
+                : Faults.NotFound($"Datastore '{datastore}' cannot be found."));
+        app.MapGet("/v1.0/{projectId}/datastores/{datastore}/versions/{version}", async (string projectId, string datastore, string version, HttpContext http,
+            DatastoreStore datastores) =>
+        {
+            var found = await datastores.FindAsync(datastore, http.RequestAborted).ConfigureAwait(false);
+            if (found is null) return Faults.NotFound($"Datastore '{datastore}' cannot be found.");
+            var match = found.Versions.FirstOrDefault(v => v.Active && v.Id == version) ?? found.Versions.FirstOrDefault(v => v.Active && v.Name == version);
+            return match is null
+                ? Faults.NotFound($"Datastore version '{version}' cannot be found.")
+                : Results.Json(new Dictionary<string, object> { ["version"] = VersionView(http, projectId, match) });
+        });
         return app;
     }
+
+    private static List<Dictionary<string, string>> Links(HttpContext http, string path) =>
+        [new() { ["rel"] = "self", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}{path}" }];
+
+    /// <summary>Trove's datastore view: its active versions (name and id), and the default version's id when it has one.</summary>
+    private static Dictionary<string, object> DatastoreView(HttpContext http, string projectId, Datastore d)
+    {
+        var view = new Dictionary<string, object>
+        {
+            ["id"] = d.Id, ["name"] = d.Name, ["links"] = Links(http, $"/v1.0/{projectId}/datastores/{d.Id}"),
+            ["versions"] = d.Versions.Where(v => v.Active).Select(v => new Dictionary<string, object>
+            {
+                ["id"] = v.Id, ["name"] = v.Name, ["version"] = v.Version, ["links"] = Links(http, $"/v1.0/{projectId}/datastores/versions/{v.Id}"),
+            }).ToList(),
+        };
+        if (d.DefaultVersionId is { } defaultVersion) view["default_version"] = defaultVersion;
+        return view;
+    }
+
+    private static Dictionary<string, object?> VersionView(HttpContext http, string projectId, DatastoreVersion v) => new()
+    {
+        ["id"] = v.Id, ["name"] = v.Name, ["datastore"] = v.DatastoreId, ["version"] = v.Version, ["active"] = v.Active, ["packages"] = "",
+        ["image"] = v.ImageId ?? "", ["links"] = Links(http, $"/v1.0/{projectId}/datastores/versions/{v.Id}"),
+    };
 }

@@ -21,7 +21,7 @@ public sealed class ManualClock : TimeProvider
     public override DateTimeOffset GetUtcNow() => Now;
 }
 
-/// <summary>The API on a fresh SQLite state database, on a free loopback port, with two projects, a user in each and two flavors.</summary>
+/// <summary>The API on a fresh SQLite state database, on a free loopback port: two projects with a user each, two flavors, two datastores.</summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tgc-api-").FullName;
@@ -31,6 +31,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public string BaseUrl { get; private set; } = "";
     public string ProjectA { get; private set; } = "";
     public string ProjectB { get; private set; } = "";
+    public string MariaDbVersion { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
     {
@@ -44,6 +45,12 @@ public sealed class ApiFixture : IAsyncLifetime
         var flavors = new FlavorStore(database);
         await flavors.AddAsync(new Flavor("2", "m1.small", 2048, 1, 20), CancellationToken.None);
         await flavors.AddAsync(new Flavor("db-large", "db.large", 8192, 4, 40), CancellationToken.None);
+        var datastores = new DatastoreStore(database);
+        var mariadb = await datastores.AddAsync("mariadb", CancellationToken.None);
+        MariaDbVersion = await datastores.AddVersionAsync(mariadb, "10.11", "10.11.19", "mariadb", "image-1", "trove,mariadb", active: true, CancellationToken.None);
+        await datastores.AddVersionAsync(mariadb, "10.6", "10.6.1", "mariadb", "image-0", "trove,mariadb", active: false, CancellationToken.None);
+        await datastores.SetDefaultVersionAsync(mariadb, MariaDbVersion, CancellationToken.None);
+        await datastores.AddAsync("postgresql", CancellationToken.None);
         BaseUrl = $"http://127.0.0.1:{FreePorts.Find()}";
         _app = TroveApi.Build(new ApiOptions { ListenUrl = BaseUrl }, database, Clock);
         await _app.StartAsync();
@@ -58,10 +65,11 @@ public sealed class ApiFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// The token endpoint and project isolation, through the real <c>trove</c> command of python3-troveclient (its v1 auth
-/// with <c>--bypass-url</c>) and over plain HTTP: a wrong password, a missing, foreign or expired token.
+/// Trove's API as built so far, through the real <c>trove</c> command of python3-troveclient (its v1 auth with
+/// <c>--bypass-url</c>) and over plain HTTP: login, flavors, datastores and versions; a wrong password, a missing,
+/// foreign or expired token, an unknown datastore.
 /// </summary>
-public sealed class ApiAuthTests(ApiFixture api) : IClassFixture<ApiFixture>
+public sealed class TroveApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
     private static readonly HttpClient Http = new();
 
@@ -97,9 +105,31 @@ public sealed class ApiAuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         var result = await TroveAsync("alice", "alice's secret", api.ProjectA, "flavor-list");
         result.ExitCode.Should().Be(0, result.StandardError);
         // python3-troveclient's print_list encodes every string cell, so Python 3 prints them as b'...' (its bug, not ours).
-        var table = System.Text.RegularExpressions.Regex.Replace(result.StandardOutput, "b'([^']*)'", "$1");
+        var table = Unquoted(result.StandardOutput);
         table.Should().MatchRegex(@"\|\s*2\s*\|\s*m1\.small\s*\|\s*2048\s*\|\s*1\s*\|\s*20\s*\|")
             .And.MatchRegex(@"\|\s*db-large\s*\|\s*db\.large\s*\|\s*8192\s*\|\s*4\s*\|\s*40\s*\|");
+    }
+
+    private static string Unquoted(string output) => System.Text.RegularExpressions.Regex.Replace(output, "b'([^']*)'", "$1");
+
+    [Fact]
+    public async Task The_trove_client_lists_datastores_and_their_active_versions()
+    {
+        var list = await TroveAsync("alice", "alice's secret", api.ProjectA, "datastore-list");
+        list.ExitCode.Should().Be(0, list.StandardError);
+        Unquoted(list.StandardOutput).Should().MatchRegex(@"\|\s*[0-9a-f-]{36}\s*\|\s*mariadb\s*\|").And.MatchRegex(@"\|\s*postgresql\s*\|");
+
+        var show = await TroveAsync("alice", "alice's secret", api.ProjectA, "datastore-show", "mariadb");
+        show.ExitCode.Should().Be(0, show.StandardError);
+        Unquoted(show.StandardOutput).Should().MatchRegex(@"default_version\s*\|\s*10\.11\s*\|").And.Contain($"10.11 ({api.MariaDbVersion})").And.NotContain("10.6");
+
+        var versions = await TroveAsync("alice", "alice's secret", api.ProjectA, "datastore-version-list", "mariadb");
+        versions.ExitCode.Should().Be(0, versions.StandardError);
+        Unquoted(versions.StandardOutput).Should().Contain(api.MariaDbVersion).And.Contain("10.11").And.NotContain("10.6", "an inactive version is not offered");
+
+        var missing = await TroveAsync("alice", "alice's secret", api.ProjectA, "datastore-show", "nosuchdb");
+        missing.ExitCode.Should().NotBe(0);
+        (missing.StandardOutput + missing.StandardError).Should().Contain("Datastore 'nosuchdb' cannot be found.");
     }
 
     [Fact]

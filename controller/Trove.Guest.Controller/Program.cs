@@ -1,22 +1,23 @@
 using Trove.Guest.Controller.Api;
-using Trove.Guest.State;
-using Trove.Guest.State.Migrations;
+using Trove.Guest.Controller.Configuration;
 
-// trove-guest-controller [--state PATH] [--listen URL]: the API on the embedded state database. Configuration file,
-// conductor and task worker come with the rest of the controller issue.
-var state = "trove-guest.sqlite";
-var listen = new ApiOptions().ListenUrl;
-for (var i = 0; i < args.Length; i += 2)
+// trove-guest-controller [--config FILE]: Trove's API on the configured state database (SQLite by default). The
+// conductor and the task worker come with the rest of the controller issue.
+if (args.Length is not (0 or 2) || (args.Length == 2 && args[0] != "--config"))
 {
-    if (args[i] is not ("--state" or "--listen") || i + 1 == args.Length)
-    {
-        Console.Error.WriteLine($"usage: trove-guest-controller [--state PATH] [--listen URL] (at '{args[i]}')");
-        return 64;
-    }
-    if (args[i] == "--state") state = args[i + 1];
-    else listen = args[i + 1];
+    Console.Error.WriteLine("usage: trove-guest-controller [--config FILE]");
+    return 64;
 }
-var database = StateDatabase.Sqlite(state);
-await new Migrator(database, StateSchema.Migrations).MigrateAsync(CancellationToken.None);
-await TroveApi.Build(new ApiOptions { ListenUrl = listen }, database).RunAsync();
-return 0;
+try
+{
+    var config = ConfigLoader.Load(args.Length == 2 ? args[1] : null);
+    var database = ConfigLoader.Database(config);
+    await ControllerStartup.PrepareAsync(config, database, CancellationToken.None);
+    await TroveApi.Build(new ApiOptions { ListenUrl = config.Api.Listen, TokenLifetime = TimeSpan.FromSeconds(config.Api.TokenLifetimeSeconds) }, database).RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is ConfigException or Trove.Guest.State.Migrations.SchemaException)
+{
+    Console.Error.WriteLine($"trove-guest-controller: {e.Message}");
+    return 1;
+}

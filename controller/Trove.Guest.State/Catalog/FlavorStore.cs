@@ -8,11 +8,14 @@ public sealed record Flavor(string Id, string Name, int RamMb, int Vcpus, int Di
 /// <summary>The flavors instances can be created with.</summary>
 public sealed class FlavorStore(StateDatabase database)
 {
+    /// <summary>Adds the flavor, or brings the one with its id up to date (both providers take ON CONFLICT).</summary>
     public async Task AddAsync(Flavor flavor, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
-        await Sql.ExecuteAsync(connection, null, "INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb) VALUES (@id, @name, @ram, @vcpus, @disk)", ct,
-            ("@id", flavor.Id), ("@name", flavor.Name), ("@ram", flavor.RamMb), ("@vcpus", flavor.Vcpus), ("@disk", flavor.DiskGb)).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, null, """
+            INSERT INTO flavors (id, name, ram_mb, vcpus, disk_gb) VALUES (@id, @name, @ram, @vcpus, @disk)
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name, ram_mb = excluded.ram_mb, vcpus = excluded.vcpus, disk_gb = excluded.disk_gb
+            """, ct, ("@id", flavor.Id), ("@name", flavor.Name), ("@ram", flavor.RamMb), ("@vcpus", flavor.Vcpus), ("@disk", flavor.DiskGb)).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Flavor>> ListAsync(CancellationToken ct)

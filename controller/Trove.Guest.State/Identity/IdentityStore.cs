@@ -24,6 +24,21 @@ public sealed class IdentityStore(StateDatabase database, TimeProvider? clock = 
         return id;
     }
 
+    /// <summary>The id of the project with this name, created when there is none.</summary>
+    public async Task<string> EnsureProjectAsync(string name, CancellationToken ct) =>
+        await IdOfAsync("SELECT id FROM projects WHERE name = @name", name, ct).ConfigureAwait(false) ?? await CreateProjectAsync(name, ct).ConfigureAwait(false);
+
+    /// <summary>The user with this name, created in the project when there is none (an existing user's password is left alone).</summary>
+    public async Task<string> EnsureUserAsync(string projectId, string name, string password, CancellationToken ct) =>
+        await IdOfAsync("SELECT id FROM users WHERE name = @name", name, ct).ConfigureAwait(false) ?? await CreateUserAsync(projectId, name, password, ct).ConfigureAwait(false);
+
+    private async Task<string?> IdOfAsync(string sql, string name, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        await using var select = Sql.Command(connection, null, sql, ("@name", name));
+        return await select.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+    }
+
     public async Task<string> CreateUserAsync(string projectId, string name, string password, CancellationToken ct)
     {
         var id = Guid.NewGuid().ToString("N");

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 
 namespace Trove.Guest.State;
 
@@ -25,4 +26,27 @@ internal static class Sql
         await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>Every row of a query, mapped by <paramref name="map"/>.</summary>
+    public static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? transaction, string sql, Func<DbDataReader, T> map, CancellationToken ct,
+        params (string Name, object Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false)) rows.Add(map(reader));
+        return rows;
+    }
+
+    /// <summary>A nullable parameter value.</summary>
+    public static object Nullable(object? value) => value ?? DBNull.Value;
+
+    public static string? String(DbDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    // SQLite hands INTEGER back as Int64, PostgreSQL as Int32 or Int64 depending on the column.
+    public static long? Long(DbDataReader reader, int i) => reader.IsDBNull(i) ? null : Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture);
+
+    public static int Int(DbDataReader reader, int i) => Convert.ToInt32(reader.GetValue(i), CultureInfo.InvariantCulture);
+
+    public static double? Double(DbDataReader reader, int i) => reader.IsDBNull(i) ? null : Convert.ToDouble(reader.GetValue(i), CultureInfo.InvariantCulture);
 }

@@ -151,7 +151,7 @@ public sealed class ControllerConfigTests : IDisposable
                 }
             }
             managementUrl.Should().NotBeNull("the controller answers within 20 s");
-            var list = await Cli.Wrap("/usr/bin/trove")
+            var list = await CliWrap.Cli.Wrap("/usr/bin/trove")
                 .WithArguments(["--os-auth-url", $"http://127.0.0.1:{port}/v1.0", "--bypass-url", managementUrl!, "--os-username", "root",
                     "--os-password", "root's secret", "--os-project-name", "ops", "flavor-list"])
                 .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();

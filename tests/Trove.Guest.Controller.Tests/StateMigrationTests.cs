@@ -47,7 +47,7 @@ public sealed class StateMigrationTests(PostgresFixture postgres) : IClassFixtur
         ? $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
         : $"SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'");
 
-    private static readonly Migration Extra = new(2, "extra table", "CREATE TABLE extra (id TEXT PRIMARY KEY);");
+    private static readonly Migration Extra = new(StateSchema.Migrations.Count + 1, "extra table", "CREATE TABLE extra (id TEXT PRIMARY KEY);");
 
     [Theory]
     [InlineData(StateProvider.Sqlite)]
@@ -90,8 +90,8 @@ public sealed class StateMigrationTests(PostgresFixture postgres) : IClassFixtur
         var older = new Migrator(database, StateSchema.Migrations);
         var act = () => older.MigrateAsync(CancellationToken.None);
         (await act.Should().ThrowAsync<SchemaException>()).Which.Message.Should()
-            .Contain($"schema version 2 (extra table), newer than this controller's {StateSchema.Migrations.Count}");
-        (await ScalarAsync(database, "SELECT count(*) FROM schema_migrations")).Should().Be(2);
+            .Contain($"schema version {StateSchema.Migrations.Count + 1} (extra table), newer than this controller's {StateSchema.Migrations.Count}");
+        (await ScalarAsync(database, "SELECT count(*) FROM schema_migrations")).Should().Be(StateSchema.Migrations.Count + 1);
     }
 
     [Theory]
@@ -102,7 +102,7 @@ public sealed class StateMigrationTests(PostgresFixture postgres) : IClassFixtur
         var database = await FreshAsync(provider);
         await new Migrator(database, [new Migration(1, "first", "CREATE TABLE a (id TEXT PRIMARY KEY);")]).MigrateAsync(CancellationToken.None);
 
-        var edited = new Migrator(database, [new Migration(1, "first", "CREATE TABLE a (id TEXT PRIMARY KEY, more TEXT);"), Extra]);
+        var edited = new Migrator(database, [new Migration(1, "first", "CREATE TABLE a (id TEXT PRIMARY KEY, more TEXT);"), new Migration(2, "extra table", "CREATE TABLE extra (id TEXT PRIMARY KEY);")]);
         var act = () => edited.MigrateAsync(CancellationToken.None);
         (await act.Should().ThrowAsync<SchemaException>()).Which.Message.Should().Contain("schema migration 1 (first) differs");
         (await TableExistsAsync(database, "extra")).Should().Be(0, "nothing ran after the check failed");

@@ -74,7 +74,7 @@ public sealed class TroveApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     private static readonly HttpClient Http = new();
 
     private Task<BufferedCommandResult> TroveAsync(string user, string password, string project, params string[] command) =>
-        Cli.Wrap("/usr/bin/trove")
+        CliWrap.Cli.Wrap("/usr/bin/trove")
             .WithArguments(["--os-auth-url", $"{api.BaseUrl}/v1.0", "--bypass-url", $"{api.BaseUrl}/v1.0/{project}",
                 "--os-username", user, "--os-password", password, "--os-project-name", project, .. command])
             // Only what this test says: no OS_* of the caller's environment.

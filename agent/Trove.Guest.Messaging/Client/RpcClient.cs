@@ -86,13 +86,14 @@ public sealed class RpcClient : IAsyncDisposable
         var timeout = options?.Timeout ?? _options.DefaultTimeout;
         if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "the call timeout must be positive");
         var context = options?.Context ?? new JsonObject();
+        var serializer = options?.Serializer ?? _serializer;
         var msgId = MessageIds.New();
-        var message = NewRequest(target, method, args, context);
+        var message = NewRequest(target, method, args, context, serializer);
         message["_msg_id"] = msgId;
         message["_reply_q"] = ReplyQueue;
         message["_timeout"] = options?.CallMonitorTimeout is { } cm ? JsonValue.Create(cm) : null;
         message["_unique_id"] = MessageIds.New();
-        AppendContext(message, context);
+        AppendContext(message, context, serializer);
 
         var pending = new PendingCall();
         _pending[msgId] = pending;
@@ -105,7 +106,7 @@ public sealed class RpcClient : IAsyncDisposable
             if (reply.Value.Failure is { } failure) throw new RemoteErrorException(failure);
             try
             {
-                return _serializer.DeserializeEntity(context, reply.Value.Result).Detached();
+                return serializer.DeserializeEntity(context, reply.Value.Result).Detached();
             }
             catch (RpcSerializationException e)
             {
@@ -119,23 +120,28 @@ public sealed class RpcClient : IAsyncDisposable
     }
 
     /// <summary>Sends without waiting for a result; with <see cref="RpcTarget.Fanout"/>, to every server of the topic.</summary>
-    public async Task CastAsync(RpcTarget target, string method, JsonObject? args = null, JsonObject? context = null,
+    public Task CastAsync(RpcTarget target, string method, JsonObject? args = null, JsonObject? context = null,
+        CancellationToken cancellationToken = default) => CastAsync(target, method, args, context, serializer: null, cancellationToken);
+
+    /// <summary>A cast with its own serializer (e.g. one guest's key), on this client's connection.</summary>
+    public async Task CastAsync(RpcTarget target, string method, JsonObject? args, JsonObject? context, IRpcSerializer? serializer,
         CancellationToken cancellationToken = default)
     {
         context ??= new JsonObject();
-        var message = NewRequest(target, method, args, context);
+        serializer ??= _serializer;
+        var message = NewRequest(target, method, args, context, serializer);
         message["_unique_id"] = MessageIds.New();
-        AppendContext(message, context);
+        AppendContext(message, context, serializer);
         await PublishAsync(target, message, expiration: null, cancellationToken).ConfigureAwait(false);
     }
 
-    private JsonObject NewRequest(RpcTarget target, string method, JsonObject? args, JsonObject context)
+    private static JsonObject NewRequest(RpcTarget target, string method, JsonObject? args, JsonObject context, IRpcSerializer serializer)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);
         var serializedArgs = new JsonObject();
         if (args is not null)
         {
-            foreach (var (name, value) in args) serializedArgs[name] = _serializer.SerializeEntity(context, value?.DeepClone());
+            foreach (var (name, value) in args) serializedArgs[name] = serializer.SerializeEntity(context, value?.DeepClone());
         }
         var message = new JsonObject { ["method"] = method, ["args"] = serializedArgs };
         if (target.Namespace is not null) message["namespace"] = target.Namespace;
@@ -143,9 +149,9 @@ public sealed class RpcClient : IAsyncDisposable
         return message;
     }
 
-    private void AppendContext(JsonObject message, JsonObject context)
+    private static void AppendContext(JsonObject message, JsonObject context, IRpcSerializer serializer)
     {
-        foreach (var (key, value) in _serializer.SerializeContext(context)) message[ContextPrefix + key] = value?.DeepClone();
+        foreach (var (key, value) in serializer.SerializeContext(context)) message[ContextPrefix + key] = value?.DeepClone();
     }
 
     private async Task PublishAsync(RpcTarget target, JsonObject message, string? expiration, CancellationToken ct)

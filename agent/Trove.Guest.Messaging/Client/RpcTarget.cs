@@ -24,6 +24,9 @@ public sealed record RpcCallOptions
 
     /// <summary>The request context (flattened into <c>_context_*</c> keys, or encrypted by the serializer).</summary>
     public System.Text.Json.Nodes.JsonObject? Context { get; init; }
+
+    /// <summary>This call's serializer instead of the client's: one connection serves guests with different keys, as Trove's per-instance API does.</summary>
+    public Serialization.IRpcSerializer? Serializer { get; init; }
 }
 
 /// <summary>Where a client connects.</summary>

@@ -14,6 +14,19 @@ public static class Faults
 
     public static IResult Forbidden(string message) => Fault("forbidden", StatusCodes.Status403Forbidden, message);
 
+    public static IResult BadRequest(string message) => Fault("badRequest", StatusCodes.Status400BadRequest, message);
+
+    /// <summary>Trove answers an action on an instance that is busy (or in the wrong state) with 422.</summary>
+    public static IResult Unprocessable(string message) => Fault("unprocessableEntity", StatusCodes.Status422UnprocessableEntity, message);
+
+    public static IResult Conflict(string message) => Fault("conflictingRequest", StatusCodes.Status409Conflict, message);
+
+    public static IResult TooLarge() =>
+        Fault("overLimit", StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {ApiRequest.MaxBodyBytes} bytes.");
+
+    /// <summary>A guest did not answer (its call timed out or failed): Trove's 500 with the guest's message.</summary>
+    public static IResult GuestError(string message) => Fault("instanceFault", StatusCodes.Status500InternalServerError, message);
+
     public static IResult Fault(string kind, int code, string message) =>
         Results.Json(new Dictionary<string, object> { [kind] = new Dictionary<string, object> { ["code"] = code, ["message"] = message } }, statusCode: code);
 }

@@ -4,7 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.State;
 using Trove.Guest.State.Catalog;
+using Trove.Guest.State.Backups;
 using Trove.Guest.State.Identity;
+using Trove.Guest.State.Instances;
+using Trove.Guest.State.Notifications;
+using Trove.Guest.State.Tasks;
 
 namespace Trove.Guest.Controller.Api;
 
@@ -14,7 +18,9 @@ namespace Trove.Guest.Controller.Api;
 /// </summary>
 public static class TroveApi
 {
-    public static WebApplication Build(ApiOptions options, StateDatabase database, TimeProvider? clock = null, Action<ILoggingBuilder>? logging = null)
+    /// <param name="services">Adds what the guest-facing resources need (<c>GuestClients</c>, the task worker); without them those answer 500.</param>
+    public static WebApplication Build(ApiOptions options, StateDatabase database, TimeProvider? clock = null, Action<ILoggingBuilder>? logging = null,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.ListenUrl);
@@ -23,8 +29,19 @@ public static class TroveApi
         builder.Services.AddSingleton(new IdentityStore(database, clock));
         builder.Services.AddSingleton(new FlavorStore(database));
         builder.Services.AddSingleton(new DatastoreStore(database));
+        builder.Services.AddSingleton(new InstanceStore(database, clock));
+        builder.Services.AddSingleton(new BackupStore(database, clock));
+        builder.Services.AddSingleton(new TaskStore(database, clock));
+        builder.Services.AddSingleton(new NotificationStore(database, clock));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseMiddleware<TokenAuthentication>();
+        app.MapInstances();
+        app.MapBackups();
+        app.MapDatabasesAndUsers();
+        app.MapConfigurations();
 
         // GET /v1.0 with X-Auth-User and X-Auth-Key: a token, and where the project's API is (X-Server-Management-Url).
         app.MapGet("/v1.0", async (HttpContext http, IdentityStore identity) =>

@@ -6,8 +6,13 @@ namespace Trove.Guest.Controller.Configuration;
 /// </summary>
 public sealed class ControllerConfig
 {
+    /// <summary>Which parts this process runs: <c>api</c>, <c>conductor</c>, <c>worker</c> (all three by default; each can run alone).</summary>
+    public List<string> Roles { get; set; } = ["api", "conductor", "worker"];
     public ApiSection Api { get; set; } = new();
     public StateSection State { get; set; } = new();
+    public MessagingSection Messaging { get; set; } = new();
+    public ComputeSection Compute { get; set; } = new();
+    public GuestSection Guest { get; set; } = new();
     public BootstrapSection? Bootstrap { get; set; }
     public List<FlavorEntry> Flavors { get; set; } = [];
 }
@@ -51,4 +56,50 @@ public sealed class FlavorEntry
     public int Ram { get; set; }
     public int Vcpus { get; set; } = 1;
     public int Disk { get; set; }
+}
+
+/// <summary>The RabbitMQ the guests and the controller share (oslo.messaging's transport).</summary>
+public sealed class MessagingSection
+{
+    /// <summary>The environment variable holding the transport URL (it carries the broker's password, so not this file).</summary>
+    public string TransportUrlEnv { get; set; } = "TROVE_TRANSPORT_URL";
+
+    /// <summary>oslo's <c>control_exchange</c>; Trove's is <c>trove</c>.</summary>
+    public string ControlExchange { get; set; } = "trove";
+
+    /// <summary>The conductor's topic (Trove's <c>conductor_queue</c>).</summary>
+    public string ConductorTopic { get; set; } = "trove-conductor";
+
+    /// <summary>Encrypt guest RPC with a per-instance key, as Trove does (<c>instance_rpc_encr_key</c>).</summary>
+    public bool EncryptGuestRpc { get; set; } = true;
+}
+
+/// <summary>Where instances run.</summary>
+public sealed class ComputeSection
+{
+    /// <summary><c>process</c>: each guest agent is a local process with its engine and a loop-mounted volume (development, CI).</summary>
+    public string Driver { get; set; } = "process";
+
+    /// <summary>The agent's executable (<c>trove-guest-agent</c>), for the process driver.</summary>
+    public string AgentCommand { get; set; } = "/usr/lib/trove-guest/agent/trove-guest-agent";
+
+    /// <summary>Where the process driver keeps each instance's directory (configuration, volume file, mount point).</summary>
+    public string Root { get; set; } = "/var/lib/trove-guest/instances";
+
+    /// <summary>The engine configuration templates the agent renders (our <c>templates/</c>).</summary>
+    public string TemplatesDir { get; set; } = "/usr/share/trove-guest/templates";
+}
+
+/// <summary>How long the control plane waits for guests (Trove's option names and defaults).</summary>
+public sealed class GuestSection
+{
+    /// <summary>Trove's <c>usage_timeout</c>: how long a new instance may take to report it is up.</summary>
+    public int UsageTimeoutSeconds { get; set; } = 1800;
+
+    /// <summary>Trove's <c>agent_heartbeat_expiry</c>: a guest silent for longer shows as ERROR (<c>guestagent error</c>).</summary>
+    public int HeartbeatExpirySeconds { get; set; } = 90;
+
+    /// <summary>Trove's <c>agent_call_low_timeout</c> and <c>agent_call_high_timeout</c>.</summary>
+    public int CallLowTimeoutSeconds { get; set; } = 15;
+    public int CallHighTimeoutSeconds { get; set; } = 180;
 }

@@ -112,5 +112,26 @@ public static class StateSchema
             );
             CREATE INDEX backups_by_project ON backups (project_id, deleted_at);
             """),
+        // What the conductor, the task worker and the compute drivers record (Trove keeps these in service statuses,
+        // instance faults, root history and its conductor's last-seen table).
+        new(2, "guest reports, compute and tasks", """
+            ALTER TABLE instances ADD COLUMN fault TEXT;
+            ALTER TABLE instances ADD COLUMN root_enabled_at BIGINT;
+            ALTER TABLE instances ADD COLUMN compute_json TEXT;
+            ALTER TABLE instances ADD COLUMN rpc_key TEXT;
+            ALTER TABLE instances ADD COLUMN last_backup_report_sent BIGINT;
+            ALTER TABLE backups ADD COLUMN backup_type TEXT;
+            ALTER TABLE backups ADD COLUMN size_gb DOUBLE PRECISION;
+            ALTER TABLE backups ADD COLUMN note TEXT;
+            CREATE TABLE guest_notifications (
+                id TEXT PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                instance_id TEXT,
+                method TEXT NOT NULL,
+                message TEXT,
+                received_at BIGINT NOT NULL
+            );
+            CREATE INDEX guest_notifications_by_request ON guest_notifications (request_id);
+            """),
     ];
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Trove.Guest.Messaging.Client;
+using Trove.Guest.Messaging.Serialization;
 
 namespace Trove.Guest.TaskManager.Guests;
 
@@ -17,7 +18,8 @@ public sealed record GuestTimeouts
 /// One guest as the control plane sees it: trove/guestagent/api.py's methods, with Trove's method and argument names,
 /// versions and timeout classes, over our RPC client. The flows talk to guests through this type only.
 /// </summary>
-public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts? timeouts = null, JsonObject? context = null)
+public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts? timeouts = null, JsonObject? context = null,
+    IRpcSerializer? serializer = null)
 {
     private readonly GuestTimeouts _timeouts = timeouts ?? new GuestTimeouts();
     private readonly JsonObject _context = context ?? [];
@@ -27,11 +29,90 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
     private RpcTarget Target(string version = "1.0") => new($"guestagent.{InstanceId}", Version: version);
 
     private Task<JsonNode?> CallAsync(string method, TimeSpan timeout, CancellationToken ct, JsonObject? args = null) =>
-        rpc.CallAsync(Target(), method, args, new RpcCallOptions { Timeout = timeout, Context = (JsonObject)_context.DeepClone() }, ct);
+        rpc.CallAsync(Target(), method, args, new RpcCallOptions { Timeout = timeout, Context = (JsonObject)_context.DeepClone(), Serializer = serializer }, ct);
+
+    private Task CastAsync(string method, JsonObject? args, JsonObject? context, CancellationToken ct, string version = "1.0") =>
+        rpc.CastAsync(Target(version), method, args, context ?? (JsonObject)_context.DeepClone(), serializer, ct);
 
     /// <summary>prepare is a cast (version 1.1); the guest reports its end through the conductor.</summary>
-    public Task PrepareAsync(JsonObject arguments, JsonObject? context, CancellationToken ct) =>
-        rpc.CastAsync(Target("1.1"), "prepare", arguments, context ?? (JsonObject)_context.DeepClone(), ct);
+    public Task PrepareAsync(JsonObject arguments, JsonObject? context, CancellationToken ct) => CastAsync("prepare", arguments, context, ct, "1.1");
+
+    public async Task<bool> PingAsync(CancellationToken ct) =>
+        (await CallAsync("rpc_ping", _timeouts.Low, ct).ConfigureAwait(false)) is JsonValue v && v.GetValueKind() == JsonValueKind.True;
+
+    // Lifecycle and volume (Trove: restart and resize use the high timeout class; usage_timeout covers prepare).
+    public Task RestartAsync(CancellationToken ct) => CallAsync("restart", _timeouts.High, ct);
+
+    public Task StopDbAsync(CancellationToken ct) => CallAsync("stop_db", _timeouts.High, ct, new JsonObject { ["do_not_start_on_reboot"] = false });
+
+    /// <summary>Starts the engine with a new my.cnf (null: the guest renders its own template for its new flavor).</summary>
+    public Task StartDbWithConfChangesAsync(string? configContents, string? datastoreVersion, CancellationToken ct) =>
+        CallAsync("start_db_with_conf_changes", _timeouts.High, ct, new JsonObject { ["config_contents"] = configContents, ["ds_version"] = datastoreVersion });
+
+    public async Task<JsonObject> GetFilesystemStatsAsync(string? path, CancellationToken ct) =>
+        await CallAsync("get_filesystem_stats", _timeouts.Low, ct, new JsonObject { ["fs_path"] = path }).ConfigureAwait(false) as JsonObject ?? [];
+
+    public Task ResizeFsAsync(string? devicePath, string? mountPoint, bool online, CancellationToken ct) =>
+        CallAsync("resize_fs", _timeouts.High, ct, new JsonObject { ["device_path"] = devicePath, ["mount_point"] = mountPoint, ["online"] = online });
+
+    // Databases and users: creates and deletes are casts that end with notify_end/notify_exc_info, as in Trove.
+    public Task CreateDatabasesAsync(JsonArray databases, JsonObject? context, CancellationToken ct) =>
+        CastAsync("create_database", new JsonObject { ["databases"] = databases.DeepClone() }, context, ct);
+
+    public Task DeleteDatabaseAsync(JsonObject database, JsonObject? context, CancellationToken ct) =>
+        CastAsync("delete_database", new JsonObject { ["database"] = database.DeepClone() }, context, ct);
+
+    /// <summary>A page of databases and the marker of the next page (Trove's <c>[list, next_marker]</c>).</summary>
+    public Task<JsonNode?> ListDatabasesAsync(int? limit, string? marker, bool includeMarker, CancellationToken ct) =>
+        CallAsync("list_databases", _timeouts.Low, ct, new JsonObject { ["limit"] = limit, ["marker"] = marker, ["include_marker"] = includeMarker });
+
+    public Task CreateUsersAsync(JsonArray users, JsonObject? context, CancellationToken ct) =>
+        CastAsync("create_user", new JsonObject { ["users"] = users.DeepClone() }, context, ct);
+
+    public Task DeleteUserAsync(JsonObject user, JsonObject? context, CancellationToken ct) =>
+        CastAsync("delete_user", new JsonObject { ["user"] = user.DeepClone() }, context, ct);
+
+    public Task<JsonNode?> ListUsersAsync(int? limit, string? marker, bool includeMarker, CancellationToken ct) =>
+        CallAsync("list_users", _timeouts.Low, ct, new JsonObject { ["limit"] = limit, ["marker"] = marker, ["include_marker"] = includeMarker });
+
+    public Task<JsonNode?> GetUserAsync(string username, string? hostname, CancellationToken ct) =>
+        CallAsync("get_user", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname });
+
+    public Task ChangePasswordsAsync(JsonArray users, CancellationToken ct) =>
+        CallAsync("change_passwords", _timeouts.Low, ct, new JsonObject { ["users"] = users.DeepClone() });
+
+    public Task UpdateAttributesAsync(string username, string? hostname, JsonObject attributes, CancellationToken ct) =>
+        CallAsync("update_attributes", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname, ["user_attrs"] = attributes.DeepClone() });
+
+    public Task GrantAccessAsync(string username, string? hostname, JsonArray databases, CancellationToken ct) =>
+        CallAsync("grant_access", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname, ["databases"] = databases.DeepClone() });
+
+    public Task RevokeAccessAsync(string username, string? hostname, string database, CancellationToken ct) =>
+        CallAsync("revoke_access", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname, ["database"] = database });
+
+    public Task<JsonNode?> ListAccessAsync(string username, string? hostname, CancellationToken ct) =>
+        CallAsync("list_access", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname });
+
+    // Root.
+    public Task<JsonNode?> EnableRootAsync(string? password, CancellationToken ct) => password is null
+        ? CallAsync("enable_root", _timeouts.Low, ct)
+        : CallAsync("enable_root_with_password", _timeouts.Low, ct, new JsonObject { ["root_password"] = password });
+
+    public Task DisableRootAsync(CancellationToken ct) => CallAsync("disable_root", _timeouts.Low, ct);
+
+    public async Task<bool> IsRootEnabledAsync(CancellationToken ct) =>
+        (await CallAsync("is_root_enabled", _timeouts.Low, ct).ConfigureAwait(false)) is JsonValue v && v.GetValueKind() == JsonValueKind.True;
+
+    // Backups and configuration.
+    /// <summary>create_backup is a cast; the guest reports BUILDING, SAVING and COMPLETED/FAILED with update_backup.</summary>
+    public Task CreateBackupAsync(JsonObject backupInfo, JsonObject? context, CancellationToken ct) =>
+        CastAsync("create_backup", new JsonObject { ["backup_info"] = backupInfo.DeepClone() }, context, ct);
+
+    public Task UpdateOverridesAsync(JsonObject overrides, bool remove, CancellationToken ct) =>
+        CallAsync("update_overrides", _timeouts.Low, ct, new JsonObject { ["overrides"] = overrides.DeepClone(), ["remove"] = remove });
+
+    public Task ApplyOverridesAsync(JsonObject overrides, CancellationToken ct) =>
+        CallAsync("apply_overrides", _timeouts.Low, ct, new JsonObject { ["overrides"] = overrides.DeepClone() });
 
     public async Task<bool> BackupRequiredForReplicationAsync(CancellationToken ct) =>
         (await CallAsync("backup_required_for_replication", _timeouts.Low, ct).ConfigureAwait(false)) is JsonValue v && v.GetValueKind() == JsonValueKind.True;

@@ -19,6 +19,15 @@ public static class ApiRequest
     /// </summary>
     public static async Task<(JsonObject? Body, IResult? Fault)> ReadAsync(HttpContext http, string root)
     {
+        var (envelope, fault) = await ReadAnyAsync(http).ConfigureAwait(false);
+        if (envelope is null) return (null, fault);
+        if (envelope[root] is not JsonObject body) return (null, Faults.BadRequest($"The request body must be an object with the key '{root}'."));
+        return (body, null);
+    }
+
+    /// <summary>The body as a JSON object (e.g. an action's <c>{"restart": {}}</c>), or the fault to answer.</summary>
+    public static async Task<(JsonObject? Body, IResult? Fault)> ReadAnyAsync(HttpContext http)
+    {
         if (http.Request.ContentLength > MaxBodyBytes) return (null, Faults.TooLarge());
         var buffer = new MemoryStream();
         var chunk = new byte[81920];
@@ -37,8 +46,7 @@ public static class ApiRequest
         {
             return (null, Faults.BadRequest($"The request body is not valid JSON: {e.Message}"));
         }
-        if (parsed is not JsonObject envelope || envelope[root] is not JsonObject body)
-            return (null, Faults.BadRequest($"The request body must be an object with the key '{root}'."));
-        return (body, null);
+        if (parsed is not JsonObject envelope) return (null, Faults.BadRequest("The request body must be a JSON object."));
+        return (envelope, null);
     }
 }

@@ -43,6 +43,15 @@ public static class ConfigLoader
             if (flavor.Id.Length == 0 || flavor.Name.Length == 0 || flavor.Ram <= 0 || flavor.Vcpus <= 0 || flavor.Disk < 0)
                 throw new ConfigException($"{path}: flavor '{flavor.Name}' needs an id, a name, ram > 0, vcpus > 0 and disk >= 0");
         }
+        foreach (var datastore in config.Datastores)
+        {
+            if (datastore.Name.Length == 0 || datastore.Versions.Any(v => v.Name.Length == 0 || v.Manager.Length == 0))
+                throw new ConfigException($"{path}: datastore '{datastore.Name}' needs a name, and each version a name and a manager");
+        }
+        var unknownRoles = config.Roles.Except(["api", "conductor", "worker"]).ToList();
+        if (unknownRoles.Count > 0 || config.Roles.Count == 0)
+            throw new ConfigException($"{path}: roles must be some of api, conductor, worker (not {string.Join(", ", unknownRoles)})");
+        if (config.Worker.LeaseSeconds < 5) throw new ConfigException($"{path}: worker.lease_seconds must be at least 5");
         foreach (var duplicate in config.Flavors.GroupBy(f => f.Id).Where(g => g.Count() > 1))
             throw new ConfigException($"{path}: flavor id '{duplicate.Key}' is given twice");
     }

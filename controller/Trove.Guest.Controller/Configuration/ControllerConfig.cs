@@ -13,8 +13,33 @@ public sealed class ControllerConfig
     public MessagingSection Messaging { get; set; } = new();
     public ComputeSection Compute { get; set; } = new();
     public GuestSection Guest { get; set; } = new();
+    public WorkerSection Worker { get; set; } = new();
+    public ObjectStoreSection? ObjectStore { get; set; }
     public BootstrapSection? Bootstrap { get; set; }
     public List<FlavorEntry> Flavors { get; set; } = [];
+    public List<DatastoreEntry> Datastores { get; set; } = [];
+}
+
+/// <summary>A datastore and its versions, registered at start when missing (what trove-manage does for Trove).</summary>
+public sealed class DatastoreEntry
+{
+    public string Name { get; set; } = "";
+    public string? DefaultVersion { get; set; }
+    public List<DatastoreVersionEntry> Versions { get; set; } = [];
+}
+
+public sealed class DatastoreVersionEntry
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>The engine's version number (Trove's <c>version</c>); the name by default.</summary>
+    public string? Version { get; set; }
+
+    /// <summary>The guest manager (<c>mariadb</c>, <c>mysql</c>).</summary>
+    public string Manager { get; set; } = "";
+
+    /// <summary>The guest image (Glance id), for image-based compute drivers.</summary>
+    public string? Image { get; set; }
 }
 
 public sealed class ApiSection
@@ -102,4 +127,28 @@ public sealed class GuestSection
     /// <summary>Trove's <c>agent_call_low_timeout</c> and <c>agent_call_high_timeout</c>.</summary>
     public int CallLowTimeoutSeconds { get; set; } = 15;
     public int CallHighTimeoutSeconds { get; set; } = 180;
+
+    /// <summary>Settings every guest gets in its agent configuration, as <c>section.key</c>: value (e.g. <c>DEFAULT.backup_swift_container</c>).</summary>
+    public Dictionary<string, string> Config { get; set; } = [];
+}
+
+/// <summary>How task workers share tasks.</summary>
+public sealed class WorkerSection
+{
+    /// <summary>How long a worker holds a task without renewing it; a task whose worker died is taken over after this.</summary>
+    public int LeaseSeconds { get; set; } = 30;
+}
+
+/// <summary>
+/// The object store backups go to (Swift). Trove hands guests the user's Keystone token; this controller signs in with
+/// its own account (TempAuth / v1 auth) and hands guests that token and storage URL.
+/// </summary>
+public sealed class ObjectStoreSection
+{
+    /// <summary>The v1 auth URL, e.g. <c>http://swift:8080/auth/v1.0</c>.</summary>
+    public string AuthUrl { get; set; } = "";
+    public string User { get; set; } = "";
+
+    /// <summary>The environment variable holding the account's key.</summary>
+    public string KeyEnv { get; set; } = "TROVE_GUEST_SWIFT_KEY";
 }

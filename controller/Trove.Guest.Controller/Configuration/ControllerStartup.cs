@@ -13,6 +13,20 @@ public static class ControllerStartup
         await new Migrator(database, StateSchema.Migrations).MigrateAsync(ct).ConfigureAwait(false);
         var flavors = new FlavorStore(database);
         foreach (var f in config.Flavors) await flavors.AddAsync(new Flavor(f.Id, f.Name, f.Ram, f.Vcpus, f.Disk), ct).ConfigureAwait(false);
+        var datastores = new DatastoreStore(database);
+        foreach (var entry in config.Datastores)
+        {
+            var datastoreId = (await datastores.FindAsync(entry.Name, ct).ConfigureAwait(false))?.Id ?? await datastores.AddAsync(entry.Name, ct).ConfigureAwait(false);
+            var existing = (await datastores.FindAsync(datastoreId, ct).ConfigureAwait(false))!.Versions;
+            foreach (var v in entry.Versions.Where(v => existing.All(e => e.Name != v.Name)))
+                await datastores.AddVersionAsync(datastoreId, v.Name, v.Version ?? v.Name, v.Manager, v.Image, null, active: true, ct).ConfigureAwait(false);
+            if (entry.DefaultVersion is { } defaultName)
+            {
+                var version = (await datastores.FindAsync(datastoreId, ct).ConfigureAwait(false))!.Versions.FirstOrDefault(v => v.Name == defaultName)
+                    ?? throw new ConfigException($"datastore {entry.Name}: default_version {defaultName} is not one of its versions");
+                await datastores.SetDefaultVersionAsync(datastoreId, version.Id, ct).ConfigureAwait(false);
+            }
+        }
         if (config.Bootstrap is { } bootstrap)
         {
             var password = Environment.GetEnvironmentVariable(bootstrap.PasswordEnv);

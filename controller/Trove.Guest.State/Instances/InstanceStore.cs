@@ -149,6 +149,8 @@ public sealed class InstanceStore(StateDatabase database, TimeProvider? clock = 
 
     public Task SetReplicaOfAsync(string id, string? sourceId, CancellationToken ct) => UpdateAsync(id, "replica_of = @v1", ct, sourceId);
 
+    public Task RenameAsync(string id, string name, CancellationToken ct) => UpdateAsync(id, "name = @v1", ct, name);
+
     public Task SetFaultAsync(string id, string? fault, CancellationToken ct) => UpdateAsync(id, "fault = @v1", ct, fault);
 
     public Task SetRootEnabledAsync(string id, CancellationToken ct) => UpdateAsync(id, "root_enabled_at = @v1", ct, Now);

@@ -133,5 +133,11 @@ public static class StateSchema
             );
             CREATE INDEX guest_notifications_by_request ON guest_notifications (request_id);
             """),
+        // Task workers may run apart from the API, several at once: a worker claims a task with a lease it renews, and
+        // another worker takes over a task whose lease ran out (its worker died or the controller restarted).
+        new(3, "task leases", """
+            ALTER TABLE tasks ADD COLUMN owner TEXT;
+            ALTER TABLE tasks ADD COLUMN lease_until BIGINT;
+            """),
     ];
 }

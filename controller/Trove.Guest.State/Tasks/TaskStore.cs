@@ -23,15 +23,56 @@ public sealed class TaskStore(StateDatabase database, TimeProvider? clock = null
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    public async Task<TaskRecord> StartAsync(string? instanceId, string kind, string step, string payloadJson, CancellationToken ct)
+    /// <summary>Records a new task; with an <paramref name="owner"/> it is claimed by that worker until <paramref name="leaseUntil"/>, else queued for any worker.</summary>
+    public async Task<TaskRecord> StartAsync(string? instanceId, string kind, string step, string payloadJson, CancellationToken ct, string? owner = null,
+        long? leaseUntil = null)
     {
         var now = Now;
         var task = new TaskRecord(Guid.NewGuid().ToString(), instanceId, kind, TaskState.Running, step, payloadJson, null, now, now);
         await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
-        await Sql.ExecuteAsync(connection, null, $"INSERT INTO tasks ({Columns}) VALUES (@id, @instance, @kind, @state, @step, @payload, NULL, @now, @now)", ct,
-            ("@id", task.Id), ("@instance", Sql.Nullable(instanceId)), ("@kind", kind), ("@state", task.State), ("@step", step), ("@payload", payloadJson),
-            ("@now", now)).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, null, $"""
+            INSERT INTO tasks ({Columns}, owner, lease_until) VALUES (@id, @instance, @kind, @state, @step, @payload, NULL, @now, @now, @owner, @lease)
+            """, ct, ("@id", task.Id), ("@instance", Sql.Nullable(instanceId)), ("@kind", kind), ("@state", task.State), ("@step", step), ("@payload", payloadJson),
+            ("@now", now), ("@owner", Sql.Nullable(owner)), ("@lease", Sql.Nullable(leaseUntil))).ConfigureAwait(false);
         return task;
+    }
+
+    /// <summary>
+    /// Claims, for <paramref name="owner"/>, every running task that no worker holds (queued, or its lease ran out) and
+    /// returns them. Each claim is one conditional update, so two workers never take the same task.
+    /// </summary>
+    public async Task<IReadOnlyList<TaskRecord>> ClaimAsync(string owner, long leaseUntil, CancellationToken ct)
+    {
+        var now = Now;
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        var candidates = await Sql.QueryAsync(connection, null,
+            $"SELECT {Columns} FROM tasks WHERE state = 'running' AND (owner IS NULL OR lease_until < @now) ORDER BY started_at", Read, ct, ("@now", now))
+            .ConfigureAwait(false);
+        var claimed = new List<TaskRecord>();
+        foreach (var task in candidates)
+        {
+            var won = await Sql.ExecuteAsync(connection, null, """
+                UPDATE tasks SET owner = @owner, lease_until = @lease WHERE id = @id AND state = 'running' AND (owner IS NULL OR lease_until < @now)
+                """, ct, ("@owner", owner), ("@lease", leaseUntil), ("@id", task.Id), ("@now", now)).ConfigureAwait(false);
+            if (won == 1) claimed.Add(task);
+        }
+        return claimed;
+    }
+
+    /// <summary>Extends the lease of every running task <paramref name="owner"/> holds.</summary>
+    public async Task RenewAsync(string owner, long leaseUntil, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, null, "UPDATE tasks SET lease_until = @lease WHERE owner = @owner AND state = 'running'", ct,
+            ("@lease", leaseUntil), ("@owner", owner)).ConfigureAwait(false);
+    }
+
+    /// <summary>Gives a task back (a worker that stops): another worker may claim it at once.</summary>
+    public async Task ReleaseAsync(string id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, null, "UPDATE tasks SET owner = NULL, lease_until = NULL WHERE id = @id AND state = 'running'", ct, ("@id", id))
+            .ConfigureAwait(false);
     }
 
     /// <summary>Records that the flow reached <paramref name="step"/> (and, when given, what it learned on the way).</summary>

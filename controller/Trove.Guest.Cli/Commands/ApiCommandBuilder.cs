@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Trove.Guest.Cli.Api;
+using Trove.Guest.Cli.Output;
+
+namespace Trove.Guest.Cli.Commands;
+
+/// <summary>
+/// Makes the Trove API commands: each logs in with the global options, runs its body with an <see cref="ApiSession"/>, and
+/// turns a <see cref="CliFailure"/> into its message on stderr and its exit code (<see cref="ExitCodes"/>).
+/// </summary>
+internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment io)
+{
+    /// <summary>Requests that take longer than this count as an unreachable API (exit 3); --wait polls are requests too.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(120);
+
+    public CliEnvironment Io => io;
+
+    public Command Create(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, ApiSession, CancellationToken, Task<int>> body)
+    {
+        var command = new Command(name, description);
+        foreach (var symbol in symbols)
+        {
+            if (symbol is Argument argument) command.Arguments.Add(argument);
+            else if (symbol is Option option) command.Options.Add(option);
+        }
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var credentials = TroveCredentials.Resolve(parse.GetValue(globals.AuthUrl), parse.GetValue(globals.UserName), parse.GetValue(globals.Password),
+                    parse.GetValue(globals.Project), parse.GetValue(globals.BypassUrl), io.Variable);
+                using var api = await TroveApiClient.LoginAsync(credentials, RequestTimeout, ct).ConfigureAwait(false);
+                var json = parse.GetValue(globals.Json) || IsTrue(io.Variable("OS_JSON_OUTPUT"));
+                return await body(parse, new ApiSession(api, new ResourcePrinter(io.Out, json), io), ct).ConfigureAwait(false);
+            }
+            catch (CliFailure failure)
+            {
+                await io.Err.WriteLineAsync(failure.ExitCode == ExitCodes.Usage ? $"trove-guest: {failure.Message}" : failure.Message).ConfigureAwait(false);
+                return failure.ExitCode;
+            }
+        });
+        return command;
+    }
+
+    private static bool IsTrue(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,26 @@
+using Trove.Guest.State.Instances;
+
+namespace Trove.Guest.TaskManager.Flows;
+
+/// <summary>Delete: the server and its volume go, then the instance disappears from the API (its backups stay). Resumable: deleting twice is harmless.</summary>
+public sealed class DeleteInstanceFlow : IInstanceFlow
+{
+    public string Kind => "delete";
+    public IReadOnlyList<string> Steps { get; } = ["delete_server", "forget"];
+    public bool Resumable => true;
+
+    public async Task RunAsync(FlowRun run, CancellationToken ct)
+    {
+        var instance = await run.InstanceAsync(ct).ConfigureAwait(false);
+        if (run.Pending("delete_server"))
+        {
+            await run.BeginAsync("delete_server", ct).ConfigureAwait(false);
+            if (FlowSupport.Server(instance) is { } server) await run.Env.Compute.DeleteAsync(server, ct).ConfigureAwait(false);
+        }
+        await run.BeginAsync("forget", ct).ConfigureAwait(false);
+        await run.Env.Instances.MarkDeletedAsync(instance.Id, ct).ConfigureAwait(false);
+    }
+
+    public Task FailAsync(FlowRun run, Exception error, CancellationToken ct) =>
+        run.Env.Instances.SetTaskStatusAsync(run.InstanceId!, InstanceTaskStatus.Error, ct, $"delete failed: {error.Message}");
+}

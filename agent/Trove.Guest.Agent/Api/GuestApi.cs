@@ -33,7 +33,14 @@ public sealed class GuestApi(AgentOptions options, MysqlManager manager, MysqlBa
             .Map("restart", async (_, ct) => { await manager.RestartAsync(ct); return null; })
             .Map("rebuild", async (r, ct) => { await manager.RebuildAsync(Str(r, "config_contents"), r.Arguments["config_overrides"] as JsonObject, ct); return null; })
             .Map("stop_db", async (_, ct) => { await manager.StopDbAsync(ct); return null; })
-            .Map("start_db_with_conf_changes", async (r, ct) => { await manager.StartWithConfChangesAsync(Str(r, "config_contents"), ct); return null; })
+            // memory_mb is ours (Trove renders my.cnf itself and sends config_contents): without config_contents, the guest
+            // renders its own template for the new flavor's memory.
+            .Map("start_db_with_conf_changes", async (r, ct) =>
+            {
+                await manager.StartWithConfChangesAsync(Str(r, "config_contents"), r.Arguments["memory_mb"] is JsonValue m && m.TryGetValue<int>(out var mb) ? mb : null,
+                    Str(r, "ds_version"), ct);
+                return null;
+            })
             .Map("reset_configuration", (r, _) =>
             {
                 manager.ResetConfiguration((r.Arguments["configuration"] as JsonObject)?["config_contents"]?.GetValue<string>());

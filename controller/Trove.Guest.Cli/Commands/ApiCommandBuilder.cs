@@ -13,8 +13,6 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
     /// <summary>Requests that take longer than this count as an unreachable API (exit 3); --wait polls are requests too.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(120);
 
-    public CliEnvironment Io => io;
-
     public Command Create(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, ApiSession, CancellationToken, Task<int>> body)
     {
         var command = new Command(name, description);

@@ -4,9 +4,6 @@ using Trove.Guest.Cli.Output;
 
 namespace Trove.Guest.Cli.Waiting;
 
-/// <summary>How a <c>--wait</c> ended: the exit code (0, 2 or 5), the resource as last seen (null once gone), and what went wrong.</summary>
-internal sealed record WaitResult(int ExitCode, JsonObject? Last);
-
 /// <summary>
 /// <c>--wait</c>: polls a resource (<c>show</c>) every <c>--poll-interval</c> until its <see cref="WaitGoal"/> is met, it
 /// fails (exit 2, with the fault Trove recorded), or <c>--timeout</c> passes (exit 5). Progress goes to stderr.
@@ -57,12 +54,15 @@ internal sealed class StatusWaiter(TextWriter stderr, bool interactive, TimeSpan
                 return new WaitResult(ExitCodes.WaitTimedOut, resource);
             }
             var pause = pollInterval < left ? pollInterval : left;
+            if (!interactive)
+            {
+                await Task.Delay(pause, ct).ConfigureAwait(false);
+                continue;
+            }
             for (var slept = TimeSpan.Zero; slept < pause; slept += SpinnerStep)
             {
                 await progress.TickAsync(status, clock.Elapsed).ConfigureAwait(false);
-                var step = pause - slept < SpinnerStep ? pause - slept : SpinnerStep;
-                await Task.Delay(interactive ? step : pause, ct).ConfigureAwait(false);
-                if (!interactive) break;
+                await Task.Delay(pause - slept < SpinnerStep ? pause - slept : SpinnerStep, ct).ConfigureAwait(false);
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Trove.Guest.State.Backups;
 using Trove.Guest.State.Catalog;
 using Trove.Guest.State.Instances;
@@ -47,7 +48,7 @@ public static class BackupsEndpoints
     }
 
     private static async Task<IResult> CreateAsync(string projectId, HttpContext http, InstanceStore instances, BackupStore backups, DatastoreStore datastores,
-        TaskWorker worker)
+        [FromServices] TaskWorker worker)
     {
         var ct = http.RequestAborted;
         var (body, fault) = await ApiRequest.ReadAsync(http, "backup").ConfigureAwait(false);

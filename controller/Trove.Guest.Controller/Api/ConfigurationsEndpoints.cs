@@ -66,8 +66,8 @@ public static partial class ConfigurationsEndpoints
         app.MapGet(Root + "/configurations/{id}/instances", async (string projectId, string id, HttpContext http) =>
         {
             if (await store.GetAsync(id, projectId, http.RequestAborted).ConfigureAwait(false) is null) return GroupNotFound(id);
-            var using_ = await store.InstancesUsingAsync(id, projectId, http.RequestAborted).ConfigureAwait(false);
-            var (page, links) = Page(http, using_, i => i.Id);
+            var users = await store.InstancesUsingAsync(id, projectId, http.RequestAborted).ConfigureAwait(false);
+            var (page, links) = Page(http, users, i => i.Id);
             return Results.Json(Paged("instances", page.Select(i => new Dictionary<string, object> { ["id"] = i.Id, ["name"] = i.Name }).ToList(), links));
         });
 
@@ -130,9 +130,9 @@ public static partial class ConfigurationsEndpoints
             if (!check.Ok) return Faults.Unprocessable(check.Error!);
             foreach (var (name, value) in check.Values!) values[name] = value?.DeepClone();
         }
-        var name_ = replace && body.ContainsKey("name") ? body["name"]!.GetValue<string>() : group.Name;
+        var newName = replace && body.ContainsKey("name") ? body["name"]!.GetValue<string>() : group.Name;
         var description = replace && body.ContainsKey("description") ? OptionalString(body, "description") : group.Description;
-        if (!await store.UpdateAsync(id, name_, description, values, http.RequestAborted).ConfigureAwait(false)) return GroupNotFound(id);
+        if (!await store.UpdateAsync(id, newName, description, values, http.RequestAborted).ConfigureAwait(false)) return GroupNotFound(id);
         if (await RefreshInstancesAsync(store, projectId, id, values, http, replace).ConfigureAwait(false) is { } guestFault) return guestFault;
         return replace ? Results.StatusCode(StatusCodes.Status202Accepted) : Results.Ok();
     }

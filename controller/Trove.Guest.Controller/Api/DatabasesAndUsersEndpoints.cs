@@ -292,20 +292,19 @@ public static class DatabasesAndUsersEndpoints
         var (body, fault) = await r.ReadBodyAsync(TroveRequestSchemas.DatabaseReferences).ConfigureAwait(false);
         if (fault is not null) return fault;
         if ((fault = await r.LoadInstanceAsync().ConfigureAwait(false)) is not null) return fault;
-        var databases = new JsonArray();
         var names = new List<string>();
         foreach (var reference in body!["databases"]!.AsArray())
         {
             // Trove's API passes these names on unchecked (its guest checks them); here they are checked before the guest is asked anything.
             var name = Text(reference!["name"]);
             if ((MySqlNameRules.SchemaNameProblem(name) ?? MySqlNameRules.ReservedDatabase(name)) is { } problem) return Faults.BadRequest(problem);
-            databases.Add(name);
             names.Add(name);
         }
         var (_, loadFault) = await LoadUserAsync(r, userId, "Error loading user").ConfigureAwait(false);
         if (loadFault is not null) return loadFault;
         var identity = UserHostId.Parse(userId);
-        var guest = r.Guest("DBaaSUserGrant", new JsonObject { ["username"] = identity.Name, ["database"] = new JsonArray([.. names.Select(n => (JsonNode)n)]) });
+        var databases = new JsonArray([.. names.Select(n => (JsonNode)n)]);
+        var guest = r.Guest("DBaaSUserGrant", new JsonObject { ["username"] = identity.Name, ["database"] = databases.DeepClone() });
         await Guarded(() => guest.GrantAccessAsync(identity.Name, identity.Host, databases, r.Aborted)).ConfigureAwait(false);
         return Results.StatusCode(StatusCodes.Status202Accepted);
     }

@@ -3,10 +3,15 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Trove.Guest.State.Backups;
 using Trove.Guest.State.Catalog;
+using Trove.Guest.State.Configurations;
 using Trove.Guest.State.Instances;
+using Trove.Guest.TaskManager.Configurations;
 using Trove.Guest.TaskManager.Flows;
+using Trove.Guest.TaskManager.Guests;
 
 namespace Trove.Guest.Controller.Api;
 
@@ -45,7 +50,7 @@ public static class InstancesEndpoints
 
         app.MapPost("/v1.0/{projectId}/instances", CreateAsync);
 
-        app.MapDelete("/v1.0/{projectId}/instances/{id}", async (string projectId, string id, HttpContext http, InstanceStore instances, TaskWorker worker) =>
+        app.MapDelete("/v1.0/{projectId}/instances/{id}", async (string projectId, string id, HttpContext http, InstanceStore instances, [FromServices] TaskWorker worker) =>
         {
             var ct = http.RequestAborted;
             var instance = await instances.GetAsync(id, projectId, ct).ConfigureAwait(false);
@@ -78,7 +83,7 @@ public static class InstancesEndpoints
     }
 
     private static async Task<IResult> CreateAsync(string projectId, HttpContext http, InstanceStore instances, BackupStore backups, FlavorStore flavors,
-        DatastoreStore datastores, TaskWorker worker, ApiOptions options, TimeProvider clock)
+        DatastoreStore datastores, [FromServices] TaskWorker worker, ApiOptions options, TimeProvider clock)
     {
         var ct = http.RequestAborted;
         var (body, fault) = await ApiRequest.ReadAsync(http, "instance").ConfigureAwait(false);
@@ -130,7 +135,19 @@ public static class InstancesEndpoints
             if (backup.DatastoreVersionId != version.Id) return Faults.BadRequest($"Backup {backupId} was taken of another datastore version.");
             if (source is not null) return Faults.BadRequest("A replica cannot be restored from a backup.");
         }
-        if (body["configuration"] is JsonValue) return Faults.BadRequest("Attach a configuration group after the instance is created (trove configuration-attach).");
+        JsonObject? overrides = null;
+        string? configurationId = null;
+        if (body["configuration"] is JsonValue configurationRef)
+        {
+            if (source is not null) return Faults.BadRequest("A replica gets its configuration from its source's settings; attach a group after it is created.");
+            var group = await new ConfigurationStore(http.RequestServices.GetRequiredService<Trove.Guest.State.StateDatabase>())
+                .GetAsync(configurationRef.ToString(), projectId, ct).ConfigureAwait(false);
+            if (group is null) return Faults.NotFound($"Configuration group id: {configurationRef} could not be found.");
+            if (group.DatastoreVersionId != version.Id)
+                return Faults.BadRequest($"Datastore Version on Configuration {group.DatastoreVersionId} does not match the Datastore Version on the instance {version.Id}.");
+            overrides = group.Values();
+            configurationId = group.Id;
+        }
 
         var key = worker.Environment.Settings.EncryptGuestRpc;
         var created = new List<InstanceRecord>();
@@ -139,7 +156,7 @@ public static class InstancesEndpoints
             created.Add(await instances.CreateAsync(new InstanceRecord
             {
                 Id = Guid.NewGuid().ToString(), ProjectId = projectId, Name = replicaCount > 1 ? $"{name}-{n}" : name, FlavorId = flavor.Id, VolumeSizeGb = size,
-                DatastoreVersionId = version.Id, ReplicaOf = source?.Id, RpcKey = key ? NewKey() : null,
+                DatastoreVersionId = version.Id, ReplicaOf = source?.Id, RpcKey = key ? NewKey() : null, ConfigurationId = configurationId,
             }, ct).ConfigureAwait(false));
         }
 
@@ -148,6 +165,7 @@ public static class InstancesEndpoints
             await worker.StartAsync(created[0].Id, "create", new JsonObject
             {
                 ["request_id"] = FlowSupport.NewRequestId(), ["databases"] = databases.DeepClone(), ["users"] = users.DeepClone(), ["backup_id"] = backupId,
+                ["overrides"] = overrides,
             }, ct).ConfigureAwait(false);
         }
         else
@@ -167,7 +185,7 @@ public static class InstancesEndpoints
         return Results.Json(new Dictionary<string, object> { ["instance"] = views.View(created[0], false, [], detail: true) });
     }
 
-    private static async Task<IResult> ActionAsync(string projectId, string id, HttpContext http, InstanceStore instances, FlavorStore flavors, TaskWorker worker,
+    private static async Task<IResult> ActionAsync(string projectId, string id, HttpContext http, InstanceStore instances, FlavorStore flavors, [FromServices] TaskWorker worker,
         ApiOptions options, TimeProvider clock)
     {
         var ct = http.RequestAborted;
@@ -204,7 +222,7 @@ public static class InstancesEndpoints
                 return await BeginAsync(instances, worker, instance, InstanceTaskStatus.Promoting, "promote", [], ct).ConfigureAwait(false);
             case "eject_replica_source":
                 if ((await instances.ReplicasOfAsync(id, ct).ConfigureAwait(false)).Count == 0) return Faults.BadRequest($"Instance {id} is not a replica source.");
-                if (instance.LastHeartbeatAt is { } last && clock.GetUtcNow().ToUnixTimeMilliseconds() - last <= options.HeartbeatExpiry.TotalMilliseconds)
+                if (!Conductor.HeartbeatExpiry.IsStale(instance.LastHeartbeatAt, clock.GetUtcNow(), options.HeartbeatExpiry))
                     return Faults.BadRequest($"Replica Source {id} cannot be ejected as it has a current heartbeat.");
                 return await BeginAsync(instances, worker, instance, InstanceTaskStatus.Ejecting, "eject", [], ct).ConfigureAwait(false);
             default:
@@ -212,14 +230,13 @@ public static class InstancesEndpoints
         }
     }
 
-    private static async Task<IResult> UpdateAsync(string projectId, string id, HttpContext http, InstanceStore instances, TaskWorker worker)
+    private static async Task<IResult> UpdateAsync(string projectId, string id, HttpContext http, InstanceStore instances, [FromServices] TaskWorker worker)
     {
         var ct = http.RequestAborted;
         var instance = await instances.GetAsync(id, projectId, ct).ConfigureAwait(false);
         if (instance is null) return NotFound(id);
         var (body, fault) = await ApiRequest.ReadAsync(http, "instance").ConfigureAwait(false);
         if (body is null) return fault!;
-        if (body.ContainsKey("configuration")) return Faults.BadRequest("Configuration groups are attached through configuration-attach.");
         if (body["name"] is JsonValue newName)
         {
             var text = newName.ToString();
@@ -231,8 +248,69 @@ public static class InstancesEndpoints
             if (instance.ReplicaOf is null) return Faults.BadRequest($"Instance {id} is not a replica.");
             return await BeginAsync(instances, worker, instance, InstanceTaskStatus.Detaching, "detach_replica", [], ct).ConfigureAwait(false);
         }
+        // configuration-attach sends the group's id; a null (or empty) one detaches. troveclient's configuration-detach sends
+        // an empty instance body, which Trove Zed ignores: here it detaches too, so the shell command does what it says.
+        var configuration = body.TryGetPropertyValue("configuration", out var c) ? c : null;
+        var detach = body.ContainsKey("configuration") ? configuration is null || configuration.ToString().Length == 0 : body.Count == 0;
+        if (configuration is not null && !detach) return await AttachConfigurationAsync(http, projectId, instance, configuration.ToString()).ConfigureAwait(false);
+        if (detach && instance.ConfigurationId is { } attached) return await DetachConfigurationAsync(http, instance, attached).ConfigureAwait(false);
         return Results.StatusCode(StatusCodes.Status202Accepted);
     }
+
+    private static async Task<IResult> AttachConfigurationAsync(HttpContext http, string projectId, InstanceRecord instance, string configurationId)
+    {
+        var ct = http.RequestAborted;
+        var services = http.RequestServices;
+        var group = await new ConfigurationStore(services.GetRequiredService<Trove.Guest.State.StateDatabase>()).GetAsync(configurationId, projectId, ct)
+            .ConfigureAwait(false);
+        if (group is null) return Faults.NotFound($"Configuration group id: {configurationId} could not be found.");
+        if (instance.ConfigurationId is { } current) return Faults.BadRequest($"Instance {instance.Id} already has a Configuration Group attached: {current}.");
+        if (group.DatastoreVersionId != instance.DatastoreVersionId)
+            return Faults.BadRequest($"Datastore Version on Configuration {group.DatastoreVersionId} does not match the Datastore Version on the instance {instance.DatastoreVersionId}.");
+        if (NotReady(instance) is { } notReady) return notReady;
+        try
+        {
+            await Attachment(services).AttachAsync(instance, group.Id, group.Values(), Guest(services, instance), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Trove.Guest.Messaging.Client.RemoteErrorException or Trove.Guest.Messaging.Client.MessagingTimeoutException)
+        {
+            return Faults.GuestError($"The guest of instance {instance.Id} did not take the configuration: {e.Message}");
+        }
+        return Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> DetachConfigurationAsync(HttpContext http, InstanceRecord instance, string configurationId)
+    {
+        var ct = http.RequestAborted;
+        var services = http.RequestServices;
+        if (NotReady(instance) is { } notReady) return notReady;
+        var values = await new ConfigurationStore(services.GetRequiredService<Trove.Guest.State.StateDatabase>()).ValuesForAsync(configurationId, ct)
+            .ConfigureAwait(false) ?? [];
+        try
+        {
+            await Attachment(services).DetachAsync(instance, values, Guest(services, instance), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Trove.Guest.Messaging.Client.RemoteErrorException or Trove.Guest.Messaging.Client.MessagingTimeoutException)
+        {
+            return Faults.GuestError($"The guest of instance {instance.Id} did not drop the configuration: {e.Message}");
+        }
+        return Results.StatusCode(StatusCodes.Status202Accepted);
+    }
+
+    // Trove's message when a configuration changes on an instance that is not ACTIVE or runs a task.
+    private static IResult? NotReady(InstanceRecord instance) =>
+        instance.TaskStatus == InstanceTaskStatus.None && instance.ServiceStatus is "healthy" or "running" or "restart required"
+            ? null
+            : Faults.BadRequest($"The operation you have requested cannot be executed because the instance status is currently: {Status(instance)}.");
+
+    private static string Status(InstanceRecord instance) => InstanceViews.Status(instance, backupRunning: false);
+
+    private static ConfigurationAttachment Attachment(IServiceProvider services) => new(services.GetRequiredService<ConfigurationRules>(),
+        services.GetRequiredService<InstanceStore>(), services.GetRequiredService<DatastoreStore>(), services.GetRequiredService<FlavorStore>(),
+        services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAttachment>>());
+
+    private static GuestClient Guest(IServiceProvider services, InstanceRecord instance) =>
+        services.GetRequiredService<GuestClients>().For(instance.Id, instance.RpcKey);
 
     private static async Task<IResult> BeginAsync(InstanceStore instances, TaskWorker worker, InstanceRecord instance, string task, string kind, JsonObject payload,
         CancellationToken ct)

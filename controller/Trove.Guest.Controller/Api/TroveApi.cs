@@ -62,15 +62,13 @@ public static class TroveApi
             var all = await flavors.ListAsync(http.RequestAborted).ConfigureAwait(false);
             return Results.Json(new Dictionary<string, object>
             {
-                ["flavors"] = all.Select(f => new Dictionary<string, object?>
-                {
-                    // Trove shows Nova's integer ids as "id" and any other id as "str_id" (with "id": null).
-                    ["id"] = int.TryParse(f.Id, out var numeric) ? numeric : null,
-                    ["str_id"] = f.Id, ["name"] = f.Name, ["ram"] = f.RamMb, ["vcpus"] = f.Vcpus, ["disk"] = f.DiskGb, ["ephemeral"] = 0,
-                    ["links"] = Links(http, $"/v1.0/{projectId}/flavors/{f.Id}"),
-                }).ToList(),
+                ["flavors"] = all.Select(f => FlavorView(http, projectId, f)).ToList(),
             });
         });
+        app.MapGet("/v1.0/{projectId}/flavors/{id}", async (string projectId, string id, HttpContext http, FlavorStore flavors) =>
+            (await flavors.ListAsync(http.RequestAborted).ConfigureAwait(false)).FirstOrDefault(f => f.Id == id) is { } f
+                ? Results.Json(new Dictionary<string, object> { ["flavor"] = FlavorView(http, projectId, f) })
+                : Faults.NotFound($"Flavor {id} could not be found."));
         app.MapGet("/v1.0/{projectId}/datastores", async (string projectId, HttpContext http, DatastoreStore datastores) =>
             Results.Json(new Dictionary<string, object>
             {
@@ -96,6 +94,14 @@ public static class TroveApi
         });
         return app;
     }
+
+    // Trove shows Nova's integer ids as "id" and any other id as "str_id" (with "id": null).
+    private static Dictionary<string, object?> FlavorView(HttpContext http, string projectId, Flavor f) => new()
+    {
+        ["id"] = int.TryParse(f.Id, out var numeric) ? numeric : null,
+        ["str_id"] = f.Id, ["name"] = f.Name, ["ram"] = f.RamMb, ["vcpus"] = f.Vcpus, ["disk"] = f.DiskGb, ["ephemeral"] = 0,
+        ["links"] = Links(http, $"/v1.0/{projectId}/flavors/{f.Id}"),
+    };
 
     private static List<Dictionary<string, string>> Links(HttpContext http, string path) =>
         [new() { ["rel"] = "self", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}{path}" }];

@@ -13,6 +13,7 @@ using Trove.Guest.State.Notifications;
 using Trove.Guest.State.Tasks;
 using Trove.Guest.TaskManager.Backups;
 using Trove.Guest.TaskManager.Compute;
+using Trove.Guest.TaskManager.Configurations;
 using Trove.Guest.TaskManager.Flows;
 using Trove.Guest.TaskManager.Guests;
 
@@ -99,6 +100,7 @@ public sealed class ControllerHost : IAsyncDisposable
                     }, database, logging: apiLogging, services: services =>
                     {
                         services.AddSingleton(guests);
+                        services.AddSingleton(new ConfigurationRules(config.Compute.TemplatesDir));
                         services.AddSingleton(worker);
                         if (objectStore is not null) services.AddSingleton(new BackupObjects(host._http, objectStore));
                     });

@@ -114,7 +114,7 @@ public sealed class BackupStore(StateDatabase database, TimeProvider? clock = nu
         Set("size_gb", update.SizeGb);
         Set("note", update.Note);
         var guard = update.State is BackupState.Building or BackupState.Saving or BackupState.New
-            ? " AND state NOT IN ('COMPLETED', 'FAILED', 'DELETE_FAILED')" : "";
+            ? " AND state NOT IN ('COMPLETED', 'FAILED', 'DELETE_FAILED', 'RESTORED')" : "";
         return await Sql.ExecuteAsync(connection, null,
             $"UPDATE backups SET {string.Join(", ", sets)} WHERE id = @id AND instance_id = @instance AND deleted_at IS NULL{guard}", ct, [.. parameters])
             .ConfigureAwait(false) == 1;

@@ -14,12 +14,12 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
     private const string UnifiedRoot = "/sys/fs/cgroup";
     private readonly Lock _lock = new();
     private (string? Parent, int Version)? _detected;
-    private bool _warned;
+    private int _warned;
 
     /// <summary>
     /// The group's limit for a flavor of <paramref name="ramMb"/>. A VM's RAM holds its kernel as well; our group holds
     /// the engine (sized by the template for at least 256 MB, which it uses for smaller flavors too), the agent (a
-    /// JIT-compiled debug build takes about 80 MB) and its tools. 128 MiB above the engine's share covers the agent and
+    /// JIT-compiled debug build takes 50-90 MB) and its tools. 128 MiB above the engine's share covers the agent and
     /// keeps a small flavor from being killed for the agent's own memory, while the limit still moves with the flavor.
     /// </summary>
     public static long LimitBytes(int ramMb) => (Math.Max(ramMb, 256) + 128L) << 20;
@@ -38,7 +38,13 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryRemove(group);
+            try
+            {
+                Directory.Delete(group);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+            }
             WarnOnce($"cannot make the memory cgroup {group} (v{version}): {e.Message}");
             return null;
         }
@@ -50,20 +56,40 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
         File.WriteAllText(Path.Combine(group, File.Exists(Path.Combine(group, "memory.max")) ? "memory.max" : "memory.limit_in_bytes"), bytes);
     }
 
-    /// <summary>The group's limit in bytes as the kernel holds it.</summary>
-    public static long ReadLimit(string group) =>
-        long.Parse(File.ReadAllText(Path.Combine(group, File.Exists(Path.Combine(group, "memory.max")) ? "memory.max" : "memory.limit_in_bytes")).Trim(),
-            CultureInfo.InvariantCulture);
-
-    /// <summary>What the group's processes use now (page cache included).</summary>
-    public static long ReadUsage(string group) =>
-        long.Parse(File.ReadAllText(Path.Combine(group, File.Exists(Path.Combine(group, "memory.current")) ? "memory.current" : "memory.usage_in_bytes")).Trim(),
-            CultureInfo.InvariantCulture);
-
     public static void Add(string group, int pid) =>
         File.WriteAllText(Path.Combine(group, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>Removes an empty group (its processes must be gone); a group that is already gone is fine.</summary>
+    /// <summary>The processes in the group: all of them belong to the one server the group was made for.</summary>
+    public static IReadOnlyList<int> Processes(string group)
+    {
+        try
+        {
+            return File.ReadAllLines(Path.Combine(group, "cgroup.procs"))
+                .Select(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0).Where(p => p > 0).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// Removes the group, killing what is still in it first (a process of the server that neither the agent stopped nor
+    /// an argument gave away); a group that is already gone is fine.
+    /// </summary>
+    public static async Task RemoveAsync(string group, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Processes(group) is { Count: > 0 } left)
+        {
+            if (DateTime.UtcNow > deadline) throw new ComputeDriverException($"processes {string.Join(", ", left)} of the memory cgroup {group} survived SIGKILL");
+            foreach (var pid in left) HostProcesses.Signal(pid, HostProcesses.SigKill);
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+        TryRemove(group);
+    }
+
+    /// <summary>Removes an empty group; a group that is already gone is fine.</summary>
     public static void TryRemove(string group)
     {
         try
@@ -94,6 +120,7 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
                 return Unsupported("the unified cgroup hierarchy has no memory controller");
             var path = configuredParent ?? own.FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..] ?? "/";
             var parent = UnifiedRoot + path.TrimEnd('/');
+            if (configuredParent is not null) TryCreate(parent);
             // v2 puts processes in leaves only: the parent hands memory down through its subtree_control, which works
             // for the root and for a delegated group without processes of its own (not for a busy controller's group).
             try
@@ -113,8 +140,21 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
         if (mount is null) return Unsupported("no memory cgroup hierarchy is mounted");
         var ownV1 = configuredParent ?? own.Select(l => l.Split(':', 3)).FirstOrDefault(f => f.Length == 3 && f[1].Split(',').Contains("memory"))?[2] ?? "/";
         var v1Parent = mount + ownV1.TrimEnd('/');
+        if (configuredParent is not null) TryCreate(v1Parent);
         if (!File.Exists(Path.Combine(v1Parent, "cgroup.procs"))) return Unsupported($"{v1Parent} is not a memory cgroup");
         return (v1Parent, 1);
+    }
+
+    /// <summary>A configured parent is made when missing; failing that, the checks after this say why it cannot be used.</summary>
+    private static void TryCreate(string group)
+    {
+        try
+        {
+            Directory.CreateDirectory(group);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     private (string?, int) Unsupported(string why)
@@ -125,11 +165,7 @@ internal sealed class MemoryCgroups(string? configuredParent, ILogger logger)
 
     private void WarnOnce(string why)
     {
-        lock (_lock)
-        {
-            if (_warned) return;
-            _warned = true;
-        }
+        if (Interlocked.Exchange(ref _warned, 1) == 1) return;
         logger.LogWarning("Flavor memory limits are not enforced on this host ({Reason}); the flavor's memory still sizes each engine", why);
     }
 }

@@ -15,14 +15,6 @@ internal static class Mounts
         return false;
     }
 
-    /// <summary>The device mounted at <paramref name="mountPoint"/>, or null.</summary>
-    public static string? DeviceAt(string mountPoint)
-    {
-        var full = Path.GetFullPath(mountPoint).TrimEnd('/');
-        return File.ReadLines("/proc/self/mounts").Select(l => l.Split(' '))
-            .FirstOrDefault(f => f.Length > 1 && f[1].Replace("\\040", " ") == full)?[0];
-    }
-
     public static async Task MountAsync(string device, string mountPoint, CancellationToken ct)
     {
         if (IsMounted(mountPoint)) return;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Runtime.Versioning;
 using System.Globalization;
+using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
@@ -156,10 +156,11 @@ public sealed partial class ProcessComputeDriver(ProcessComputeOptions options, 
     {
         var layout = LayoutOf(server);
         await StopServerProcessesAsync(server, ct).ConfigureAwait(false);
+        // Before the unmount: whatever is left in the server's cgroup could hold the mount busy.
+        if (MemoryCgroupOf(server) is { } group) await MemoryCgroups.RemoveAsync(group, ct).ConfigureAwait(false);
         await Mounts.UnmountAsync(server.MountPoint, ct).ConfigureAwait(false);
         foreach (var device in await LoopVolumes.DevicesOfAsync(server.VolumeFile, ct).ConfigureAwait(false))
             await LoopVolumes.DetachAsync(device, ct).ConfigureAwait(false);
-        if (MemoryCgroupOf(server) is { } group) MemoryCgroups.TryRemove(group);
         if (Directory.Exists(layout.Directory)) Directory.Delete(layout.Directory, recursive: true);
         logger.LogInformation("Server {Instance}: deleted", server.InstanceId);
     }

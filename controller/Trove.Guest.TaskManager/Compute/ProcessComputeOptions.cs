@@ -27,8 +27,11 @@ public sealed record ProcessComputeOptions
     /// <summary>How often agents send heartbeats (<c>report_interval</c>): short, so development and CI see states quickly.</summary>
     public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a starting agent must stay up before create counts it as running (a bad configuration exits at once).</summary>
-    public TimeSpan StartupGrace { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a starting agent must stay up before create counts it as running: a bad configuration ends it at once
+    /// (exit 78, in well under a second for the JIT-compiled agent on an idle host; a busy CI host takes longer).
+    /// </summary>
+    public TimeSpan StartupGrace { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long a stopping agent (and then its engine) gets after SIGTERM before SIGKILL.</summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -55,6 +55,7 @@ public sealed class CreateReplicasFlow : IInstanceFlow
         }
 
         await run.BeginAsync("replicate", ct).ConfigureAwait(false);
+        foreach (var replica in newReplicas) await replica.Guest.WaitUntilListeningAsync(TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
         var backupId = run.Payload["snapshot_backup_id"]!.GetValue<string>();
         var context = await run.ContextAsync(FlowSupport.NewRequestId(), "trove.common.notification.DBaaSInstanceCreate", source.ProjectId, objectStore: true, ct)
             .ConfigureAwait(false);

@@ -4,7 +4,8 @@ namespace Trove.Guest.TaskManager.Flows;
 
 /// <summary>
 /// Resize flavor: the guest stops its engine, the compute driver gives the server the new flavor's memory, and the
-/// engine starts again (Trove: stop_db, resize, start_db_with_conf_changes). Payload: <c>flavor_id</c>. Resumable.
+/// engine starts again with a my.cnf sized for it (Trove: stop_db, resize, start_db_with_conf_changes). Payload:
+/// <c>flavor_id</c>. Resumable.
 /// </summary>
 public sealed class ResizeFlavorFlow : IInstanceFlow
 {
@@ -35,8 +36,8 @@ public sealed class ResizeFlavorFlow : IInstanceFlow
         }
         await run.BeginAsync("start_db", ct).ConfigureAwait(false);
         await env.Instances.SetServiceStatusAsync(instance.Id, "restarting", ct).ConfigureAwait(false);
-        // No config_contents: the guest keeps its my.cnf; the flavor's memory limit is the driver's.
-        await env.GuestOf(instance).StartDbWithConfChangesAsync(null, version.Name, ct).ConfigureAwait(false);
+        // No config_contents but the new memory: the guest renders its own my.cnf for the new flavor (paths are the guest's).
+        await env.GuestOf(instance).StartDbWithConfChangesAsync(null, flavor.RamMb, version.Name, ct).ConfigureAwait(false);
         await env.WaitForStatusAsync(instance.Id, FlowSupport.Active, started, env.Settings.ActiveTimeout, ct).ConfigureAwait(false);
         await env.Instances.SetTaskStatusAsync(instance.Id, InstanceTaskStatus.None, ct).ConfigureAwait(false);
     }

@@ -45,9 +45,41 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
 
     public Task StopDbAsync(CancellationToken ct) => CallAsync("stop_db", _timeouts.High, ct, new JsonObject { ["do_not_start_on_reboot"] = false });
 
-    /// <summary>Starts the engine with a new my.cnf (null: the guest renders its own template for its new flavor).</summary>
-    public Task StartDbWithConfChangesAsync(string? configContents, string? datastoreVersion, CancellationToken ct) =>
-        CallAsync("start_db_with_conf_changes", _timeouts.High, ct, new JsonObject { ["config_contents"] = configContents, ["ds_version"] = datastoreVersion });
+    /// <summary>
+    /// Starts the engine with a new my.cnf. With no <paramref name="configContents"/> but <paramref name="memoryMb"/> (our
+    /// extension; Trove guests ignore it), our guest renders its own template for that memory.
+    /// </summary>
+    public Task StartDbWithConfChangesAsync(string? configContents, int? memoryMb, string? datastoreVersion, CancellationToken ct) =>
+        CallAsync("start_db_with_conf_changes", _timeouts.High, ct,
+            new JsonObject { ["config_contents"] = configContents, ["memory_mb"] = memoryMb, ["ds_version"] = datastoreVersion });
+
+    public Task MountVolumeAsync(string? devicePath, string? mountPoint, CancellationToken ct) =>
+        CallAsync("mount_volume", _timeouts.Low, ct, new JsonObject { ["device_path"] = devicePath, ["mount_point"] = mountPoint });
+
+    public Task UnmountVolumeAsync(string? devicePath, string? mountPoint, CancellationToken ct) =>
+        CallAsync("unmount_volume", _timeouts.Low, ct, new JsonObject { ["device_path"] = devicePath, ["mount_point"] = mountPoint });
+
+    /// <summary>
+    /// Waits until the guest answers rpc_ping: its topic's queue exists, so a cast is no longer lost (Trove declares the
+    /// queue before it starts the server; a guest that starts its own consumer is ready once it answers).
+    /// </summary>
+    public async Task WaitUntilListeningAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                var reply = await rpc.CallAsync(Target(), "rpc_ping", null,
+                    new RpcCallOptions { Timeout = TimeSpan.FromSeconds(2), Context = (JsonObject)_context.DeepClone(), Serializer = serializer }, ct).ConfigureAwait(false);
+                if (reply is JsonValue v && v.GetValueKind() == JsonValueKind.True) return;
+            }
+            catch (MessagingTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+            }
+            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the guest of {InstanceId} did not answer rpc_ping within {timeout.TotalSeconds:0} s");
+        }
+    }
 
     public async Task<JsonObject> GetFilesystemStatsAsync(string? path, CancellationToken ct) =>
         await CallAsync("get_filesystem_stats", _timeouts.Low, ct, new JsonObject { ["fs_path"] = path }).ConfigureAwait(false) as JsonObject ?? [];
@@ -109,10 +141,10 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
         CastAsync("create_backup", new JsonObject { ["backup_info"] = backupInfo.DeepClone() }, context, ct);
 
     public Task UpdateOverridesAsync(JsonObject overrides, bool remove, CancellationToken ct) =>
-        CallAsync("update_overrides", _timeouts.Low, ct, new JsonObject { ["overrides"] = overrides.DeepClone(), ["remove"] = remove });
+        CallAsync("update_overrides", _timeouts.High, ct, new JsonObject { ["overrides"] = overrides.DeepClone(), ["remove"] = remove });
 
     public Task ApplyOverridesAsync(JsonObject overrides, CancellationToken ct) =>
-        CallAsync("apply_overrides", _timeouts.Low, ct, new JsonObject { ["overrides"] = overrides.DeepClone() });
+        CallAsync("apply_overrides", _timeouts.High, ct, new JsonObject { ["overrides"] = overrides.DeepClone() });
 
     public async Task<bool> BackupRequiredForReplicationAsync(CancellationToken ct) =>
         (await CallAsync("backup_required_for_replication", _timeouts.Low, ct).ConfigureAwait(false)) is JsonValue v && v.GetValueKind() == JsonValueKind.True;
@@ -120,7 +152,7 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
     public async Task<JsonObject> GetReplicationSnapshotAsync(JsonObject snapshotInfo, string sourceConfig, JsonObject context, CancellationToken ct) =>
         await rpc.CallAsync(Target(), "get_replication_snapshot",
             new JsonObject { ["snapshot_info"] = snapshotInfo.DeepClone(), ["replica_source_config"] = sourceConfig },
-            new RpcCallOptions { Timeout = _timeouts.Snapshot, Context = (JsonObject)context.DeepClone() }, ct).ConfigureAwait(false) as JsonObject
+            new RpcCallOptions { Timeout = _timeouts.Snapshot, Context = (JsonObject)context.DeepClone(), Serializer = serializer }, ct).ConfigureAwait(false) as JsonObject
         ?? throw new InvalidDataException($"{InstanceId}: get_replication_snapshot returned no snapshot");
 
     public Task AttachReplicaAsync(JsonObject replicaInfo, string replicaConfig, bool restart, CancellationToken ct) =>

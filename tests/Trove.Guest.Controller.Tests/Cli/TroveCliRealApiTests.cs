@@ -22,11 +22,12 @@ public sealed class TroveCliRealApiTests(ApiFixture api) : IClassFixture<ApiFixt
     {
         var table = await CliRun.RunAsync(Alice(), "flavor-list");
         table.Code.Should().Be(0, table.ToString());
+        // As prettytable does for troveclient: a column whose first row is a number (Nova's id 2) is right-aligned.
         table.Out.TrimEnd().Split('\n').Should().Equal(
             "+----------+----------+------+-------+------+-----------+",
-            "| ID       | Name     |  RAM | vCPUs | Disk | Ephemeral |",
+            "|       ID | Name     |  RAM | vCPUs | Disk | Ephemeral |",
             "+----------+----------+------+-------+------+-----------+",
-            "| 2        | m1.small | 2048 |     1 |   20 |         0 |",
+            "|        2 | m1.small | 2048 |     1 |   20 |         0 |",
             "| db-large | db.large | 8192 |     4 |   40 |         0 |",
             "+----------+----------+------+-------+------+-----------+");
 
@@ -51,6 +52,18 @@ public sealed class TroveCliRealApiTests(ApiFixture api) : IClassFixture<ApiFixt
 
         var missing = await CliRun.RunAsync(Alice(), "datastore-version-list", "nosuchdb");
         missing.Should().Be(new CliRun(ExitCodes.ApiRefused, "", "ERROR: Datastore 'nosuchdb' cannot be found. (HTTP 404)\n"));
+    }
+
+    [Fact]
+    public async Task Instances_are_listed_and_looked_up_by_name_in_the_real_api()
+    {
+        var list = await CliRun.RunAsync(Alice(), "list");
+        list.Code.Should().Be(0, list.ToString());
+        list.Out.Split('\n')[1].Should().MatchRegex(@"^\| ID \| Name \| Datastore \| Datastore Version \| Status \| Flavor ID \| Size \| Region \|$");
+        JsonNode.Parse((await CliRun.RunAsync(Alice(), "list", "--json")).Out)!.AsArray().Should().BeEmpty("alpha has no instances");
+
+        var missing = await CliRun.RunAsync(Alice(), "show", "nope");
+        missing.Should().Be(new CliRun(ExitCodes.ApiRefused, "", "ERROR: No instance with a name or ID of 'nope' exists.\n"));
     }
 
     [Fact]

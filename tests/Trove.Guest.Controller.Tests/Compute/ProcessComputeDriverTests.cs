@@ -35,12 +35,13 @@ public sealed class ProcessComputeDriverTests : IClassFixture<BrokerFixture>, IA
         _loggers = LoggerFactory.Create(b => b.AddProvider(new TestLoggerProvider(_log)));
     }
 
-    private ProcessComputeDriver NewDriver(string? agent = null) => new(new ProcessComputeOptions
+    private ProcessComputeDriver NewDriver(string? agent = null, TimeSpan? startupGrace = null) => new(new ProcessComputeOptions
     {
         AgentCommand = agent ?? Agent,
         Root = _root,
         TemplatesDir = Path.Combine(RepoPaths.Root, "templates"),
         AllocatePort = () => FreePorts.Find(),
+        StartupGrace = startupGrace ?? TimeSpan.FromSeconds(2),
     }, _loggers.CreateLogger<ProcessComputeDriver>());
 
     private static ServerRequest Request(string id, string url, string conductorTopic, string? key, int ramMb = 512,
@@ -175,7 +176,7 @@ public sealed class ProcessComputeDriverTests : IClassFixture<BrokerFixture>, IA
     {
         var ct = TestContext.Current.CancellationToken;
         var missing = Path.Combine(_root, "no-such-agent");
-        var act = () => NewDriver(missing).CreateAsync(Request(Guid.NewGuid().ToString(), _broker.Url, "c", null), ct);
+        var act = () => CreateExpectingFailureAsync(NewDriver(missing), Request(Guid.NewGuid().ToString(), _broker.Url, "c", null), ct);
         (await act.Should().ThrowAsync<ComputeDriverException>()).Which.Message.Should().Contain(missing).And.Contain("does not exist");
         Directory.Exists(_root).Should().BeFalse("nothing was made for a create that could not start");
 
@@ -183,11 +184,16 @@ public sealed class ProcessComputeDriverTests : IClassFixture<BrokerFixture>, IA
         // device and the directory made before are gone again.
         var id = Guid.NewGuid().ToString();
         var bad = new Dictionary<string, string> { ["DEFAULT.report_interval"] = "often" };
-        act = () => NewDriver().CreateAsync(Request(id, _broker.Url, "c", null, extra: bad), ct);
+        // A long grace: this machine's load must not let the agent's exit come after create has returned.
+        act = () => CreateExpectingFailureAsync(NewDriver(startupGrace: TimeSpan.FromSeconds(20)), Request(id, _broker.Url, "c", null, extra: bad), ct);
         (await act.Should().ThrowAsync<ComputeDriverException>()).Which.Message.Should().Contain("code 78").And.Contain("report_interval");
         Directory.EnumerateFileSystemEntries(_root).Should().BeEmpty();
         (await LoopListingAsync()).Should().NotContain(_root);
     }
+
+    /// <summary>A create that should fail; should it succeed, its server is still cleaned up after the test.</summary>
+    private async Task CreateExpectingFailureAsync(ProcessComputeDriver driver, ServerRequest request, CancellationToken ct) =>
+        _servers.Add(await driver.CreateAsync(request, ct));
 
     private static JsonObject PrepareArguments(ServerInfo server) => new()
     {

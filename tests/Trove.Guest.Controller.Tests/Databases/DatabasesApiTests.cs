@@ -84,10 +84,10 @@ public sealed class DatabasesApiTests(GuestApiFixture api)
         answer.FaultMessage("badRequest").Should().Be(message.Replace("databases[0]", "databases[1]"));
         answer.Body.GetProperty("badRequest").GetProperty("code").GetInt32().Should().Be(400);
 
-        var delete = await api.SendAsync(HttpMethod.Delete, $"{path}/databases/{Uri.EscapeDataString(name)}");
         // A name that passes Trove's schema but not its MySQL rules is refused on delete too (the others are fine to delete).
         if (!message.StartsWith("Validation error", StringComparison.Ordinal) && !name.Any(char.IsControl))
         {
+            var delete = await api.SendAsync(HttpMethod.Delete, $"{path}/databases/{Uri.EscapeDataString(name)}");
             delete.Status.Should().Be(HttpStatusCode.BadRequest, delete.Body.ToString());
             delete.FaultMessage("badRequest").Should().StartWith("Database delete error: ");
         }

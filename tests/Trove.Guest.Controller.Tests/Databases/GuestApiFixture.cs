@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Trove.Guest.Controller.Api;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.State;
@@ -12,7 +13,6 @@ using Trove.Guest.State.Catalog;
 using Trove.Guest.State.Identity;
 using Trove.Guest.State.Instances;
 using Trove.Guest.State.Migrations;
-using Trove.Guest.TaskManager.Flows;
 using Trove.Guest.TaskManager.Guests;
 using Trove.Guest.Testing;
 
@@ -71,12 +71,7 @@ public sealed class GuestApiFixture : IAsyncLifetime
         // Short timeouts: a guest that does not answer is reported in seconds, not Trove's 15.
         var clients = new GuestClients(_rpc, new GuestTimeouts { Low = TimeSpan.FromSeconds(3), High = TimeSpan.FromSeconds(3) });
         BaseUrl = $"http://127.0.0.1:{FreePorts.Find()}";
-        _app = TroveApi.Build(new ApiOptions { ListenUrl = BaseUrl }, database, services: s =>
-        {
-            s.AddSingleton(clients);
-            // No task flows here: the instance actions that need the worker are not what these tests call.
-            s.AddSingleton<TaskWorker>(_ => throw new InvalidOperationException("these tests run no task worker"));
-        });
+        _app = TroveApi.Build(new ApiOptions { ListenUrl = BaseUrl }, database, logging: l => l.SetMinimumLevel(LogLevel.Warning), services: s => s.AddSingleton(clients));
         await _app.StartAsync();
         TokenA = await LoginAsync("alice", "alice's secret");
         TokenB = await LoginAsync("bob", "bob's secret");

@@ -29,7 +29,7 @@ public sealed partial class SeedSequenceTests(ControllerProcess controller) : IC
     {
         // create with databases and users
         var a = IdOf(await TroveAsync("create", "seed-a", "1", "--size", "1", "--databases", "shop", "--users", "app:Str0ng_pass",
-            "--datastore", "mariadb", "--datastore-version", "10.11"));
+            "--datastore", "mariadb", "--datastore_version", "10.11"));
         var shown = await controller.WaitForInstanceAsync(a);
         shown["volume"]!["size"]!.GetValue<int>().Should().Be(1);
         (await controller.SqlAsync(a, "SELECT user FROM mysql.user WHERE user = 'app'")).Should().Be("app");

@@ -359,7 +359,14 @@ public sealed partial class MysqlManager(
         await engine.StopAsync(ct).ConfigureAwait(false);
     });
 
-    public Task StartWithConfChangesAsync(string? configContents, CancellationToken ct) => StopAndStartAsync(configContents, ct);
+    /// <summary>
+    /// Trove's start_db_with_conf_changes (after a flavor resize): the control plane's my.cnf, or, when it sends none but
+    /// the new flavor's memory, our template rendered for that memory; with neither, the current my.cnf stays.
+    /// </summary>
+    public Task StartWithConfChangesAsync(string? configContents, int? memoryMb, string? datastoreVersion, CancellationToken ct) =>
+        StopAndStartAsync(configContents is { Length: > 0 } || memoryMb is null
+            ? configContents
+            : new MyCnfTemplate(options).Render(memoryMb.Value, DataDir, datastoreVersion), ct);
 
     /// <summary>
     /// restart and start_db_with_conf_changes: stop, optionally write a new my.cnf, start, wait until healthy, then a

@@ -109,7 +109,7 @@ public sealed class ApiThroughput(Action<JsonObject> report, TimeSpan warmup, Ti
                 }
                 if (rows != state.Instances) throw new InvalidOperationException($"the SELECT read {rows} rows");
             });
-            Query($"the list's SELECT of {state.Instances:N0} rows, connection kept open (the floor)", raw);
+            Query($"the list's SELECT of {state.Instances:N0} rows alone, on a connection kept open", raw);
         }
         var instances = new InstanceStore(database);
         Query("InstanceStore.ListAsync (opens a connection, as each request does)", await MedianMsAsync(200, () => instances.ListAsync(state.ProjectId, ct)));

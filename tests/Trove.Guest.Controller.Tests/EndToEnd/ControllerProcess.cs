@@ -83,6 +83,7 @@ public sealed class ControllerProcess : IAsyncLifetime
               lease_seconds: 5
             guest:
               usage_timeout_seconds: 300
+              heartbeat_expiry_seconds: 20
             """);
         await StartAsync();
         ProjectId = (await LoginAsync()).ProjectId;

@@ -15,12 +15,13 @@ namespace Trove.Guest.Bench.Controller;
 
 /// <summary>
 /// Part 1: our API (<see cref="TroveApi.Build"/>, in this process) on a seeded state database, list and show at 1 and 8
-/// concurrent clients, next to <see cref="FloorApi"/> answering the same bytes (bare, and behind our token check), plus
+/// concurrent clients, taking turns with <see cref="FloorApi"/> answering the same bytes (bare, and behind our token check), plus
 /// the state queries alone: the list's SELECT on a connection kept open, the same through <see cref="InstanceStore"/>
 /// (a connection opened per call, as every request does), and one token validation.
 /// </summary>
 public sealed class ApiThroughput(Action<JsonObject> report, TimeSpan warmup, TimeSpan duration)
 {
+    private const int Rounds = 3;
     private static readonly int[] Concurrencies = [1, 8];
 
     public async Task RunAsync(string provider, StateDatabase database, int count, bool withBareFloor, CancellationToken ct)
@@ -53,9 +54,13 @@ public sealed class ApiThroughput(Action<JsonObject> report, TimeSpan warmup, Ti
         {
             foreach (var concurrency in Concurrencies)
             {
-                if (withBareFloor) await MeasureAsync(provider, endpoint, "floor: same bytes, no auth", new Uri(floorUrl + "/bare" + path), null, concurrency);
-                await MeasureAsync(provider, endpoint, "floor: same bytes behind our token check", new Uri(floorUrl + "/v1.0" + path), state.Token, concurrency);
-                await MeasureAsync(provider, endpoint, "ours", new Uri(ours + "/v1.0" + path), state.Token, concurrency);
+                List<(string Server, Uri Url, string? Token)> servers =
+                [
+                    ("floor: same bytes behind our token check", new Uri(floorUrl + "/v1.0" + path), state.Token),
+                    ("ours", new Uri(ours + "/v1.0" + path), state.Token),
+                ];
+                if (withBareFloor) servers.Insert(0, ("floor: same bytes, no auth", new Uri(floorUrl + "/bare" + path), null));
+                await MeasureAsync(provider, endpoint, concurrency, servers);
             }
         }
         await QueriesAsync(provider, database, state, ct);
@@ -72,14 +77,31 @@ public sealed class ApiThroughput(Action<JsonObject> report, TimeSpan warmup, Ti
             throw new InvalidOperationException($"the shown instance is not a source with a running backup: {shown.ToJsonString()}");
     }
 
-    private async Task MeasureAsync(string provider, string endpoint, string server, Uri url, string? token, int concurrency)
+    /// <summary>The servers take turns, <see cref="Rounds"/> slices each, so a burst of the shared machine hits them alike.</summary>
+    private async Task MeasureAsync(string provider, string endpoint, int concurrency, List<(string Server, Uri Url, string? Token)> servers)
     {
-        var r = await LoadRun.RunAsync(url, token, concurrency, warmup, duration);
-        report(new JsonObject
+        var loads = servers.Select(s => new LoadRun(s.Url, s.Token, concurrency)).ToList();
+        try
         {
-            ["part"] = "api", ["provider"] = provider, ["endpoint"] = endpoint, ["server"] = server, ["concurrency"] = concurrency, ["req_per_s"] = r.RequestsPerSecond,
-            ["p50_ms"] = r.P50Ms, ["p99_ms"] = r.P99Ms, ["requests"] = r.Requests, ["bytes"] = r.ResponseBytes,
-        });
+            foreach (var load in loads) await load.WarmAsync(warmup);
+            for (var round = 0; round < Rounds; round++)
+            {
+                foreach (var load in loads) await load.MeasureAsync(duration / Rounds);
+            }
+            foreach (var (server, load) in servers.Select(s => s.Server).Zip(loads))
+            {
+                var r = load.Result();
+                report(new JsonObject
+                {
+                    ["part"] = "api", ["provider"] = provider, ["endpoint"] = endpoint, ["server"] = server, ["concurrency"] = concurrency,
+                    ["req_per_s"] = r.RequestsPerSecond, ["p50_ms"] = r.P50Ms, ["p99_ms"] = r.P99Ms, ["requests"] = r.Requests, ["bytes"] = r.ResponseBytes,
+                });
+            }
+        }
+        finally
+        {
+            foreach (var load in loads) load.Dispose();
+        }
     }
 
     /// <summary>The database's share: medians of sequential calls, in milliseconds.</summary>

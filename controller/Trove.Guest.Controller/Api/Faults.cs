@@ -24,7 +24,10 @@ public static class Faults
     public static IResult TooLarge() =>
         Fault("overLimit", StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {ApiRequest.MaxBodyBytes} bytes.");
 
-    /// <summary>A guest did not answer (its call timed out or failed): Trove's 500 with the guest's message.</summary>
+    /// <summary>
+    /// Something outside the request went wrong (a guest that refused a configuration, an object store that refused a
+    /// delete): 500 with what happened. Guest errors of the database and user resources are Trove's 400 instead.
+    /// </summary>
     public static IResult GuestError(string message) => Fault("instanceFault", StatusCodes.Status500InternalServerError, message);
 
     public static IResult Fault(string kind, int code, string message) =>

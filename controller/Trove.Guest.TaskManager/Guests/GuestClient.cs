@@ -105,7 +105,7 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
         CastAsync("delete_user", new JsonObject { ["user"] = user.DeepClone() }, context, ct);
 
     public Task<JsonNode?> ListUsersAsync(int? limit, string? marker, bool includeMarker, CancellationToken ct) =>
-        CallAsync("list_users", _timeouts.Low, ct, new JsonObject { ["limit"] = limit, ["marker"] = marker, ["include_marker"] = includeMarker });
+        CallAsync("list_users", _timeouts.High, ct, new JsonObject { ["limit"] = limit, ["marker"] = marker, ["include_marker"] = includeMarker });
 
     public Task<JsonNode?> GetUserAsync(string username, string? hostname, CancellationToken ct) =>
         CallAsync("get_user", _timeouts.Low, ct, new JsonObject { ["username"] = username, ["hostname"] = hostname });
@@ -127,8 +127,8 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
 
     // Root.
     public Task<JsonNode?> EnableRootAsync(string? password, CancellationToken ct) => password is null
-        ? CallAsync("enable_root", _timeouts.Low, ct)
-        : CallAsync("enable_root_with_password", _timeouts.Low, ct, new JsonObject { ["root_password"] = password });
+        ? CallAsync("enable_root", _timeouts.High, ct)
+        : CallAsync("enable_root_with_password", _timeouts.High, ct, new JsonObject { ["root_password"] = password });
 
     public Task DisableRootAsync(CancellationToken ct) => CallAsync("disable_root", _timeouts.Low, ct);
 

@@ -4,7 +4,7 @@
 #
 #   ./redstack.ps1 install               set up this Debian 12 host (packages, reference peers, PowerShell) and build
 #   ./redstack.ps1 test                  run the test suite (the same command as CI and the README)
-#   ./redstack.ps1 bench [rpc|agent|backup|replication|image] ARGS  benchmarks: bench/run.sh (default), bench/agent.sh, ...
+#   ./redstack.ps1 bench [rpc|agent|backup|replication|image|controller] ARGS  benchmarks: bench/run.sh (default), bench/agent.sh, ...
 #   ./redstack.ps1 rpc ARGS...           trove-guest rpc ARGS... (e.g. rpc call --topic guestagent.ID --method rpc_ping)
 #   ./redstack.ps1 build-image DATASTORE (imagebuilder issue: not built yet)
 #   ./redstack.ps1 kick-start DATASTORE  (elements/qemu issue: not built yet)
@@ -25,7 +25,7 @@ switch ($Command) {
     'install' { Invoke-Native 'bash' @('.ci/setup') }
     'test' { Invoke-Native 'dotnet' @('test', 'Trove.Guest.sln') }
     'bench' {
-        $scripts = @{ 'rpc' = 'bench/run.sh'; 'agent' = 'bench/agent.sh'; 'backup' = 'bench/backup.sh'; 'replication' = 'bench/replication.sh'; 'image' = 'bench/imagebuilder.sh' }
+        $scripts = @{ 'rpc' = 'bench/run.sh'; 'agent' = 'bench/agent.sh'; 'backup' = 'bench/backup.sh'; 'replication' = 'bench/replication.sh'; 'image' = 'bench/imagebuilder.sh'; 'controller' = 'bench/controller.sh' }
         if ($Rest.Count -gt 0 -and $scripts.ContainsKey($Rest[0])) { Invoke-Native 'bash' (@($scripts[$Rest[0]]) + ($Rest | Select-Object -Skip 1)) }
         Invoke-Native 'bash' (@('bench/run.sh') + $Rest)
     }

@@ -11,5 +11,5 @@ source "$SHARED/interop/rabbitmq_ci.sh"
 [ -x "$ROOT/artifacts/agent/trove-guest-agent" ] || \
   dotnet publish "$ROOT/agent/Trove.Guest.Agent" -c Release -r linux-x64 -p:PublishAot=true -o "$ROOT/artifacts/agent" -nologo -v quiet
 rmq_start >&2
-trap 'rc=$?; rmq_stop >&2; exit $rc' EXIT
+trap 'rc=$?; set +e; rmq_stop >&2; exit $rc' EXIT
 /usr/bin/python3 "$ROOT/bench/agent/footprint.py" "$ROOT/artifacts/agent/trove-guest-agent" "$RMQ_URL" "$RUNS"

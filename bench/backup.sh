@@ -14,5 +14,5 @@ source "$SHARED/interop/rabbitmq_ci.sh"
   dotnet publish "$ROOT/agent/Trove.Guest.Agent" -c Release -r linux-x64 -p:PublishAot=true -o "$ROOT/artifacts/agent" -nologo -v quiet
 rmq_start >&2
 bash "$SHARED/services/swift.sh" start "$SWIFT_DIR" "$SWIFT_PORT" >&2
-trap 'rc=$?; bash "$SHARED/services/swift.sh" stop "$SWIFT_DIR" >&2; rm -rf "$SWIFT_DIR"; rmq_stop >&2; exit $rc' EXIT
+trap 'rc=$?; set +e; bash "$SHARED/services/swift.sh" stop "$SWIFT_DIR" >&2; rm -rf "$SWIFT_DIR"; rmq_stop >&2; exit $rc' EXIT
 /usr/bin/python3 "$ROOT/bench/backup/backup_bench.py" "$ROOT/artifacts/agent/trove-guest-agent" "$RMQ_URL" "$SWIFT_PORT" "$GB"

@@ -17,5 +17,5 @@ if [ ! -x "$AGENT" ] || [ -n "$(find "$ROOT/agent" -name '*.cs' -newer "$AGENT" 
 fi
 dotnet build -c Release "$ROOT/bench/Trove.Guest.Bench.Replication" -o "$OUT/bin" -nologo -v quiet >/dev/null
 rmq_start >&2
-trap 'rc=$?; rmq_stop >&2; rm -rf "$OUT"; exit $rc' EXIT
+trap 'rc=$?; set +e; rmq_stop >&2; rm -rf "$OUT"; exit $rc' EXIT
 "$OUT/bin/trove-guest-replication-bench" "$AGENT" "$RMQ_URL" "$ROOT/templates" "$GB"

@@ -13,7 +13,7 @@ source "$SHARED/interop/rabbitmq_ci.sh"
 dotnet build -c Release "$ROOT/bench/Trove.Guest.Bench" -o "$OUT/bin" >/dev/null
 rmq_start >&2
 SP=""
-cleanup() { [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rmq_stop >&2; rm -rf "$OUT"; }
+cleanup() { set +e; [ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null; rmq_stop >&2; rm -rf "$OUT"; }
 trap cleanup EXIT
 
 "$SHARED/interop/bench_baseline.sh" "$RMQ_URL" "$REPS" | tee "$OUT/python.jsonl"

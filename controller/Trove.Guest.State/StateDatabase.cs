@@ -24,7 +24,7 @@ public sealed class StateDatabase(StateProvider provider, string connectionStrin
 
     /// <summary>The SQLite database in <paramref name="path"/> (created when missing).</summary>
     public static StateDatabase Sqlite(string path) =>
-        new(StateProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        new(StateProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString());
 
     public static StateDatabase Postgres(string connectionString) => new(StateProvider.Postgres, connectionString);
 

@@ -86,10 +86,14 @@ public sealed class InstanceViews(HttpContext http, string projectId, IReadOnlyL
         return (null, null);
     }
 
+    // The request's base, once per view set: a list makes four links per instance.
+    private readonly string _self = $"{http.Request.Scheme}://{http.Request.Host}/v1.0/{projectId}/";
+    private readonly string _bookmark = $"{http.Request.Scheme}://{http.Request.Host}/{projectId}/";
+
     private List<Dictionary<string, string>> Links(string path) =>
     [
-        new() { ["rel"] = "self", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}/v1.0/{projectId}/{path}" },
-        new() { ["rel"] = "bookmark", ["href"] = $"{http.Request.Scheme}://{http.Request.Host}/{projectId}/{path}" },
+        new(2) { ["rel"] = "self", ["href"] = _self + path },
+        new(2) { ["rel"] = "bookmark", ["href"] = _bookmark + path },
     ];
 
     /// <summary>Trove's timestamps: ISO 8601 in UTC without a zone suffix.</summary>

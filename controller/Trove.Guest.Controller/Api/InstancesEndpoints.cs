@@ -43,7 +43,7 @@ public static class InstancesEndpoints
             var instance = await instances.GetAsync(id, projectId, ct).ConfigureAwait(false);
             if (instance is null) return NotFound(id);
             var views = new InstanceViews(http, projectId, await datastores.ListAsync(ct).ConfigureAwait(false), options.HeartbeatExpiry, clock.GetUtcNow());
-            var running = (await backups.ListAsync(projectId, id, ct).ConfigureAwait(false)).Any(b => BackupState.IsRunning(b.State));
+            var running = (await backups.InstancesBackingUpAsync(projectId, ct).ConfigureAwait(false)).Contains(id);
             var replicas = await instances.ReplicasOfAsync(id, ct).ConfigureAwait(false);
             return Results.Json(new Dictionary<string, object> { ["instance"] = views.View(instance, running, replicas, detail: true) });
         });
@@ -73,8 +73,7 @@ public static class InstancesEndpoints
         var ct = http.RequestAborted;
         var all = await instances.ListAsync(projectId, ct).ConfigureAwait(false);
         var views = new InstanceViews(http, projectId, await datastores.ListAsync(ct).ConfigureAwait(false), options.HeartbeatExpiry, clock.GetUtcNow());
-        var backingUp = (await backups.ListAsync(projectId, null, ct).ConfigureAwait(false)).Where(b => BackupState.IsRunning(b.State))
-            .Select(b => b.InstanceId).ToHashSet();
+        var backingUp = await backups.InstancesBackingUpAsync(projectId, ct).ConfigureAwait(false);
         var replicas = all.Where(i => i.ReplicaOf is not null).ToLookup(i => i.ReplicaOf!);
         return Results.Json(new Dictionary<string, object>
         {

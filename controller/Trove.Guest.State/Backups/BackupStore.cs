@@ -84,6 +84,16 @@ public sealed class BackupStore(StateDatabase database, TimeProvider? clock = nu
             """, Read, ct, ("@project", projectId), ("@instance", instanceId ?? "")).ConfigureAwait(false);
     }
 
+    /// <summary>The instances of a project with a backup running (their status shows BACKUP).</summary>
+    public async Task<IReadOnlySet<string>> InstancesBackingUpAsync(string projectId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        return (await Sql.QueryAsync(connection, null, """
+            SELECT DISTINCT instance_id FROM backups
+            WHERE deleted_at IS NULL AND project_id = @project AND instance_id IS NOT NULL AND state IN ('NEW', 'BUILDING', 'SAVING')
+            """, r => r.GetString(0), ct, ("@project", projectId)).ConfigureAwait(false)).ToHashSet();
+    }
+
     /// <summary>Backups made from <paramref name="parentId"/> (an incremental chain's next links).</summary>
     public async Task<IReadOnlyList<BackupRecord>> ChildrenAsync(string parentId, CancellationToken ct)
     {

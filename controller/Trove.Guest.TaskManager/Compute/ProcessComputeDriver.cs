@@ -16,6 +16,9 @@ public sealed partial class ProcessComputeDriver(ProcessComputeOptions options, 
 {
     public const string DriverName = "process";
 
+    /// <summary>What our RPC server logs once it consumes: the agent is up.</summary>
+    private const string AgentListening = "RPC server listening on";
+
     private static readonly string[] InheritedEnvironment = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT", "DOTNET_ROOT_X64", "DOTNET_ROOT_ARM64"];
     private readonly MemoryCgroups _cgroups = new(options.CgroupParent, logger);
 
@@ -233,17 +236,15 @@ public sealed partial class ProcessComputeDriver(ProcessComputeOptions options, 
         await File.WriteAllTextAsync(layout.AgentPidFile, pid.ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
 
         // A bad configuration or a missing runtime ends the agent at once (exit 78 for its configuration errors).
-        using (var grace = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        // The grace ends early once the agent says it consumes from its topic: then it did not fail at start, and a cast
+        // to it is no longer lost. An agent slower than the grace is still fine: the flows ping it before they cast.
+        var graceEnd = DateTime.UtcNow + options.StartupGrace;
+        while (DateTime.UtcNow < graceEnd)
         {
-            grace.CancelAfter(options.StartupGrace);
-            try
-            {
-                await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            if (process.HasExited)
                 throw new ComputeDriverException($"the agent {agent} exited at once with code {process.ExitCode}: {LogSince(layout.AgentLog, logStart)}");
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
+            if (LogSince(layout.AgentLog, logStart).Contains(AgentListening, StringComparison.Ordinal)) break;
+            await Task.Delay(50, ct).ConfigureAwait(false);
         }
         if (!HostProcesses.Runs(pid, layout.ConfigDir) || HostProcesses.CommandLine(pid)?[0] != agent)
         {

@@ -50,7 +50,7 @@ public static class Summary
                 w.WriteLine($"  {step,-14}{Median(creates.Select(c => c.StepsMs.GetValueOrDefault(step))) / 1000,8:0.000} s   (each: {Each(creates.Select(c => c.StepsMs.GetValueOrDefault(step) / 1000))})");
             var task = Median(creates.Select(c => c.TaskS));
             var total = Median(creates.Select(c => c.TotalS));
-            w.WriteLine("  (allocate holds the process driver's StartupGrace, 2 s by default: it waits that long to see that the agent did not exit at once)");
+            w.WriteLine("  (allocate: the volume, the agent's configuration, and the agent's start until it consumes from its topic)");
             w.WriteLine($"  {"task (table)",-14}{task,8:0.000} s   (started by the API to finished; each: {Each(creates.Select(c => c.TaskS))})");
             w.WriteLine($"  {"POST answered",-14}{Median(creates.Select(c => c.PostMs)) / 1000,8:0.000} s");
             w.WriteLine($"  {"total",-14}{total,8:0.000} s   (POST to the first show with ACTIVE/HEALTHY, 100 ms polls; each: {Each(creates.Select(c => c.TotalS))})");

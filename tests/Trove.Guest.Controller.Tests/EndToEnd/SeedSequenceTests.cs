@@ -47,6 +47,16 @@ public sealed partial class SeedSequenceTests(ControllerProcess controller) : IC
         await controller.WaitForInstanceAsync(b);
         (await controller.SqlAsync(b, "SELECT v FROM shop.items")).Should().Be("before backup");
 
+        // an incremental on the newest backup, restored as a whole chain
+        await controller.SqlAsync(a, "INSERT INTO shop.items VALUES (9, 'in the increment');");
+        var increment = IdOf(await TroveAsync("backup-create", a, "hourly", "--incremental"));
+        (await controller.WaitForBackupAsync(increment))["parent_id"]!.GetValue<string>().Should().Be(backup);
+        await controller.WaitForInstanceAsync(a);
+        var c = IdOf(await TroveAsync("create", "seed-c", "1", "--size", "1", "--backup", increment));
+        await controller.WaitForInstanceAsync(c);
+        (await controller.SqlAsync(c, "SELECT count(*) FROM shop.items")).Should().Be("2");
+        await TroveAsync("delete", c);
+
         // two replicas of seed-a
         await TroveAsync("create", "seed-r", "1", "--size", "1", "--replica_of", "seed-a", "--replica_count", "2");
         var instances = (await controller.ApiAsync(HttpMethod.Get, "/instances")).Body!["instances"]!.AsArray();

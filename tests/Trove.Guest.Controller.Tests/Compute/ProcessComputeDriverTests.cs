@@ -55,7 +55,7 @@ public sealed class ProcessComputeDriverTests : IClassFixture<BrokerFixture>, IA
         var id = Guid.NewGuid().ToString();
         var key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
         var conductorTopic = BrokerFixture.NewTopic("conductor");
-        await using var conductor = await HeartbeatRecorder.StartAsync(_broker.Url, Exchange, conductorTopic,
+        await using var conductor = await TestConductor.StartAsync(_broker.Url, Exchange, conductorTopic,
             new ConductorHostSerializer(i => i == id ? new TroveCbcCipher(key) : null));
         var driver = NewDriver();
 

@@ -2,40 +2,39 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Trove.Guest.Messaging.Serialization;
 using Trove.Guest.Messaging.Server;
-using Trove.Guest.Testing;
 
-namespace Trove.Guest.Controller.Tests.Compute;
+namespace Trove.Guest.Testing;
 
-/// <summary>A minimal conductor on a topic of its own that records what a guest reports (heartbeats above all).</summary>
-public sealed class HeartbeatRecorder : IAsyncDisposable
+/// <summary>A conductor endpoint that records what guests report (heartbeats, notifications), like trove-conductor would receive it.</summary>
+public sealed class TestConductor : IAsyncDisposable
 {
     private readonly RpcServer _server;
 
-    private HeartbeatRecorder(RpcServer server) => _server = server;
+    private TestConductor(RpcServer server) => _server = server;
 
-    public ConcurrentQueue<(string Method, JsonObject Args)> Received { get; } = new();
+    public ConcurrentQueue<(string Method, JsonObject Args, JsonObject Context)> Received { get; } = new();
 
     public IReadOnlyList<string> Statuses => Received.Where(r => r.Method == "heartbeat")
         .Select(r => r.Args["payload"]!["service_status"]!.GetValue<string>()).ToList();
 
-    public static async Task<HeartbeatRecorder> StartAsync(string url, string exchange, string topic, IRpcSerializer? serializer)
+    public static async Task<TestConductor> StartAsync(string url, string exchange, string queue, IRpcSerializer? serializer = null)
     {
-        HeartbeatRecorder? self = null;
+        TestConductor? self = null;
         ValueTask<JsonNode?> Record(RpcRequest r, CancellationToken _)
         {
-            self!.Received.Enqueue((r.Method, (JsonObject)r.Arguments.Values.DeepClone()));
+            self!.Received.Enqueue((r.Method, (JsonObject)r.Arguments.Values.DeepClone(), (JsonObject)r.Context.DeepClone()));
             return ValueTask.FromResult<JsonNode?>(null);
         }
         var endpoint = new RpcEndpoint("1.0");
         foreach (var m in new[] { "heartbeat", "update_backup", "report_root", "notify_end", "notify_exc_info" }) endpoint.Map(m, Record);
-        var server = new RpcServer(new RpcServerOptions { TransportUrl = url, Exchange = exchange, Topic = topic, Server = "conductor" },
+        var server = new RpcServer(new RpcServerOptions { TransportUrl = url, Exchange = exchange, Topic = queue, Server = "conductor" },
             new RpcDispatcher([endpoint]), serializer, new TestLogger());
-        self = new HeartbeatRecorder(server);
+        self = new TestConductor(server);
         await server.StartAsync(CancellationToken.None);
         return self;
     }
 
-    /// <summary>Waits for a heartbeat with <paramref name="status"/> among those after the first <paramref name="skip"/>.</summary>
+    /// <summary>Waits until a heartbeat with <paramref name="status"/> arrives after <paramref name="skip"/> earlier ones.</summary>
     public async Task<bool> WaitForStatusAsync(string status, TimeSpan timeout, int skip = 0)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -69,7 +69,8 @@ public sealed class CreateInstanceFlow : IInstanceFlow
         {
             // The guest creates the request's databases and users after its final heartbeat, then notifies the end of prepare.
             await run.BeginAsync("wait_users", ct).ConfigureAwait(false);
-            await env.WaitForNotificationAsync(requestId, TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+            var end = await env.Reports.WaitForNotificationAsync(requestId, TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+            if (end.Failed) throw new GuestOperationException(end.Message ?? "the guest reported a failure");
         }
         run.EndTiming();
         await env.Instances.SetTaskStatusAsync(instance.Id, InstanceTaskStatus.None, ct).ConfigureAwait(false);

@@ -7,7 +7,6 @@ using Trove.Guest.State.Tasks;
 using Trove.Guest.TaskManager.Backups;
 using Trove.Guest.TaskManager.Compute;
 using Trove.Guest.TaskManager.Guests;
-using Trove.Guest.TaskManager.Replication;
 
 namespace Trove.Guest.TaskManager.Flows;
 
@@ -49,7 +48,8 @@ public sealed class FlowEnvironment
     public required DatastoreStore Datastores { get; init; }
     public required GuestClients Guests { get; init; }
     public required IComputeDriver Compute { get; init; }
-    public required IGuestReports Reports { get; init; }
+    /// <summary>What guests reported, as the conductor stored it.</summary>
+    public required StoredGuestReports Reports { get; init; }
     public ObjectStoreContext? ObjectStore { get; init; }
     public required ILoggerFactory Loggers { get; init; }
     public TimeProvider Clock { get; init; } = TimeProvider.System;

@@ -48,22 +48,6 @@ public static class FlowSupport
         return context;
     }
 
-    /// <summary>Waits for the guest's end-of-operation notification for <paramref name="requestId"/>; throws with the guest's message when it failed.</summary>
-    public static async Task WaitForNotificationAsync(this FlowEnvironment env, string requestId, TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = env.Clock.GetUtcNow() + timeout;
-        while (env.Clock.GetUtcNow() < deadline)
-        {
-            if (await env.Notifications.FindAsync(requestId, ct).ConfigureAwait(false) is { } found)
-            {
-                if (found.Failed) throw new GuestOperationException(found.Message ?? "the guest reported a failure");
-                return;
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(200), ct).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"the guest did not report the end of request {requestId} within {timeout.TotalSeconds:0} s");
-    }
-
     /// <summary>Waits until the instance's guest reports one of <paramref name="statuses"/> in a heartbeat newer than <paramref name="after"/> (Unix ms).</summary>
     public static async Task<InstanceRecord> WaitForStatusAsync(this FlowEnvironment env, string instanceId, IReadOnlyCollection<string> statuses, long after,
         TimeSpan timeout, CancellationToken ct)

@@ -152,16 +152,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
     }
 
     /// <summary>Runs SQL as the OS root over the server's socket (as an operator would) and returns the rows, tab-separated.</summary>
-    public async Task<string> SqlAsync(string sql, bool columnNames = false)
-    {
-        var result = await CliWrap.Cli.Wrap("mariadb")
-            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={Options.Guest.EngineSocket}", "--user=root", "--batch", .. (columnNames ? Array.Empty<string>() : ["--skip-column-names"])])
-            .WithStandardInputPipe(CliWrap.PipeSource.FromString(sql))
-            .WithValidation(CliWrap.CommandResultValidation.None)
-            .ExecuteBufferedAsync();
-        if (result.ExitCode != 0) throw new InvalidOperationException($"SQL failed: {result.StandardError}");
-        return result.StandardOutput.Trim();
-    }
+    public Task<string> SqlAsync(string sql, bool columnNames = false) => MariaDbShell.RunAsync(Options.Guest.EngineSocket, sql, columnNames);
 
     /// <summary>One field of <c>SHOW SLAVE STATUS</c>, or null when the server is not a replica.</summary>
     public async Task<string?> SlaveStatusAsync(string field)

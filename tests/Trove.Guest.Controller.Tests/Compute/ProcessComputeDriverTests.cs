@@ -249,14 +249,7 @@ public sealed class ProcessComputeDriverTests : IClassFixture<BrokerFixture>, IA
     private static async Task<string> LoopListingAsync() =>
         (await CliWrap.Cli.Wrap("losetup").WithArguments(["--list", "--noheadings", "--output", "NAME,BACK-FILE"]).ExecuteBufferedAsync()).StandardOutput;
 
-    private static async Task<string> SqlAsync(ProcessServerLayout layout, string sql)
-    {
-        var result = await CliWrap.Cli.Wrap("mariadb")
-            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={layout.EngineSocket}", "--user=root", "--batch", "--skip-column-names", "-e", sql])
-            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
-        result.ExitCode.Should().Be(0, result.StandardError);
-        return result.StandardOutput.Trim();
-    }
+    private static Task<string> SqlAsync(ProcessServerLayout layout, string sql) => MariaDbShell.RunAsync(layout.EngineSocket, sql);
 
     private static long DeviceBytes(string device) => long.Parse(File.ReadAllText($"/sys/block/{Path.GetFileName(device)}/size").Trim()) * 512;
 

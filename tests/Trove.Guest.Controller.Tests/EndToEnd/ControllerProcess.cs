@@ -219,12 +219,7 @@ public sealed class ControllerProcess : IAsyncLifetime
     public async Task<string> SqlAsync(string instanceId, string sql)
     {
         var server = await ServerAsync(instanceId) ?? throw new InvalidOperationException($"{instanceId} has no server");
-        var socket = Directory.EnumerateFiles(server.Directory, "*.sock", SearchOption.AllDirectories).First();
-        var result = await CliWrap.Cli.Wrap("mariadb")
-            .WithArguments(["--no-defaults", "--protocol=socket", $"--socket={socket}", "--user=root", "--batch", "--skip-column-names"])
-            .WithStandardInputPipe(PipeSource.FromString(sql)).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync();
-        if (result.ExitCode != 0) throw new InvalidOperationException($"SQL on {instanceId} failed: {result.StandardError}");
-        return result.StandardOutput.Trim();
+        return await MariaDbShell.RunAsync(ProcessComputeDriver.LayoutOf(server).EngineSocket, sql);
     }
 
     public async ValueTask DisposeAsync()

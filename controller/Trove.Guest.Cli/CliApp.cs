@@ -34,7 +34,8 @@ public static class CliApp
             .Concat(BackupCommands.Create(build))
             .Concat(DatabaseCommands.Create(build))
             .Concat(ConfigurationCommands.Create(build))
-            .Concat(CatalogCommands.Create(build)))
+            .Concat(CatalogCommands.Create(build))
+            .Concat(GuestCommands.Create(build)))
             root.Subcommands.Add(command);
 
         var parsed = root.Parse(args);

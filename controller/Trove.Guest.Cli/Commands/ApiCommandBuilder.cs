@@ -13,7 +13,21 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
     /// <summary>Requests that take longer than this count as an unreachable API (exit 3); --wait polls are requests too.</summary>
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(120);
 
-    public Command Create(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, ApiSession, CancellationToken, Task<int>> body)
+    public CliEnvironment Io => io;
+
+    public Command Create(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, ApiSession, CancellationToken, Task<int>> body) =>
+        CreateLocal(name, description, symbols, async (parse, ct) =>
+        {
+            using var api = await LoginAsync(parse, ct).ConfigureAwait(false);
+            var json = parse.GetValue(globals.Json) || IsTrue(io.Variable("OS_JSON_OUTPUT"));
+            return await body(parse, new ApiSession(api, new ResourcePrinter(io.Out, json), io), ct).ConfigureAwait(false);
+        });
+
+    /// <summary>
+    /// A command that logs in only if its body asks (<see cref="LoginAsync"/>), with the same handling of
+    /// <see cref="CliFailure"/>s: <c>ssh</c> and <c>log-fetch</c>, which may be given an instance id without the API.
+    /// </summary>
+    public Command CreateLocal(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, CancellationToken, Task<int>> body)
     {
         var command = new Command(name, description);
         foreach (var symbol in symbols)
@@ -25,11 +39,7 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
         {
             try
             {
-                var credentials = TroveCredentials.Resolve(parse.GetValue(globals.AuthUrl), parse.GetValue(globals.UserName), parse.GetValue(globals.Password),
-                    parse.GetValue(globals.Project), parse.GetValue(globals.BypassUrl), io.Variable);
-                using var api = await TroveApiClient.LoginAsync(credentials, RequestTimeout, ct).ConfigureAwait(false);
-                var json = parse.GetValue(globals.Json) || IsTrue(io.Variable("OS_JSON_OUTPUT"));
-                return await body(parse, new ApiSession(api, new ResourcePrinter(io.Out, json), io), ct).ConfigureAwait(false);
+                return await body(parse, ct).ConfigureAwait(false);
             }
             catch (CliFailure failure)
             {
@@ -38,6 +48,14 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
             }
         });
         return command;
+    }
+
+    /// <summary>Logs in with the global options (and their <c>OS_*</c> fallbacks); the caller disposes the client.</summary>
+    public Task<TroveApiClient> LoginAsync(ParseResult parse, CancellationToken ct)
+    {
+        var credentials = TroveCredentials.Resolve(parse.GetValue(globals.AuthUrl), parse.GetValue(globals.UserName), parse.GetValue(globals.Password),
+            parse.GetValue(globals.Project), parse.GetValue(globals.BypassUrl), io.Variable);
+        return TroveApiClient.LoginAsync(credentials, RequestTimeout, ct);
     }
 
     private static bool IsTrue(string? value) => value is not null && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));

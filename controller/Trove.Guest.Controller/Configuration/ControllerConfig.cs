@@ -113,6 +113,18 @@ public sealed class ComputeSection
 
     /// <summary>The engine configuration templates the agent renders (our <c>templates/</c>).</summary>
     public string TemplatesDir { get; set; } = "/usr/share/trove-guest/templates";
+
+    /// <summary>The qemu driver's embedded image registry (<c>trove-guest image-register</c> fills it); datastore versions name its ids as <c>image</c>.</summary>
+    public string ImagesDir { get; set; } = "/var/lib/trove-guest/images";
+
+    /// <summary>The qemu driver's boot firmware: <c>bios</c> (SeaBIOS) or <c>uefi</c> (OVMF).</summary>
+    public string Firmware { get; set; } = "bios";
+
+    /// <summary>The qemu driver's accelerator: <c>kvm</c>, <c>tcg</c>, or unset for KVM where <c>/dev/kvm</c> opens and TCG otherwise.</summary>
+    public string? Accelerator { get; set; }
+
+    /// <summary>How often guests send heartbeats (their <c>report_interval</c>); unset: each driver's default (process 5 s, qemu 10 s).</summary>
+    public int? ReportIntervalSeconds { get; set; }
 }
 
 /// <summary>How long the control plane waits for guests (Trove's option names and defaults).</summary>

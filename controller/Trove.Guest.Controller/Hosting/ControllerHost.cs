@@ -13,6 +13,7 @@ using Trove.Guest.State.Notifications;
 using Trove.Guest.State.Tasks;
 using Trove.Guest.TaskManager.Backups;
 using Trove.Guest.TaskManager.Compute;
+using Trove.Guest.TaskManager.Compute.Qemu;
 using Trove.Guest.TaskManager.Configurations;
 using Trove.Guest.TaskManager.Flows;
 using Trove.Guest.TaskManager.Guests;
@@ -82,7 +83,7 @@ public sealed class ControllerHost : IAsyncDisposable
                     },
                     Instances = instances, Backups = backups, Tasks = new TaskStore(database), Notifications = notifications,
                     Flavors = new FlavorStore(database), Datastores = new DatastoreStore(database), Guests = guests,
-                    Compute = CreateCompute(config, loggers), Reports = new StoredGuestReports(instances, backups, notifications), ObjectStore = objectStore,
+                    Compute = CreateCompute(config, transportUrl, loggers), Reports = new StoredGuestReports(instances, backups, notifications), ObjectStore = objectStore,
                     Loggers = loggers,
                 };
                 host.Worker = new TaskWorker(env, TaskWorker.AllFlows(), new TaskWorkerOptions
@@ -102,7 +103,7 @@ public sealed class ControllerHost : IAsyncDisposable
                         services.AddSingleton(guests);
                         services.AddSingleton(new ConfigurationRules(config.Compute.TemplatesDir));
                         services.AddSingleton(worker);
-                        if (objectStore is not null) services.AddSingleton(new BackupObjects(host._http, objectStore));
+                        if (objectStore is not null) services.AddSingleton(new BackupObjects(host._http, objectStore, env.Compute.GuestUrl));
                     });
                     await host.Api.StartAsync(ct).ConfigureAwait(false);
                     host._parts.Add(host.Api);
@@ -117,14 +118,51 @@ public sealed class ControllerHost : IAsyncDisposable
         }
     }
 
-    private static IComputeDriver CreateCompute(ControllerConfig config, ILoggerFactory loggers) => config.Compute.Driver switch
+    private static IComputeDriver CreateCompute(ControllerConfig config, string transportUrl, ILoggerFactory loggers)
     {
-        "process" => new ProcessComputeDriver(new ProcessComputeOptions
+        var compute = config.Compute;
+        var interval = compute.ReportIntervalSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        return compute.Driver switch
         {
-            AgentCommand = config.Compute.AgentCommand, Root = config.Compute.Root, TemplatesDir = config.Compute.TemplatesDir,
-        }, loggers.CreateLogger<ProcessComputeDriver>()),
-        var other => throw new ConfigException($"compute.driver '{other}' is not known (process)"),
-    };
+            "process" => new ProcessComputeDriver(new ProcessComputeOptions
+            {
+                AgentCommand = compute.AgentCommand, Root = compute.Root, TemplatesDir = compute.TemplatesDir,
+                ReportInterval = interval ?? TimeSpan.FromSeconds(5),
+            }, loggers.CreateLogger<ProcessComputeDriver>()),
+            "qemu" => new QemuComputeDriver(new QemuComputeOptions
+            {
+                Root = compute.Root, Images = new LocalImageRegistry(compute.ImagesDir),
+                Firmware = compute.Firmware switch
+                {
+                    "bios" => QemuFirmware.Bios,
+                    "uefi" => QemuFirmware.Uefi,
+                    var other => throw new ConfigException($"compute.firmware '{other}' is not known (bios, uefi)"),
+                },
+                Accelerator = compute.Accelerator is null or "kvm" or "tcg" ? compute.Accelerator
+                    : throw new ConfigException($"compute.accelerator '{compute.Accelerator}' is not known (kvm, tcg)"),
+                // What guests may reach on this host: the broker(s) and the object store, nothing else.
+                HostServices = GuestReachableServices(transportUrl, config.ObjectStore?.AuthUrl),
+                ReportInterval = interval ?? TimeSpan.FromSeconds(10),
+            }, loggers.CreateLogger<QemuComputeDriver>()),
+            var other => throw new ConfigException($"compute.driver '{other}' is not known (process, qemu)"),
+        };
+    }
+
+    /// <summary>The <c>host:port</c> of every broker in the transport URL and of the object store.</summary>
+    private static List<string> GuestReachableServices(string transportUrl, string? objectStoreUrl)
+    {
+        var services = new List<string>();
+        var rest = transportUrl[(transportUrl.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        foreach (var part in rest.Split('/')[0].Split(','))
+        {
+            var hostPort = part[(part.LastIndexOf('@') + 1)..];
+            if (!hostPort.Contains(':', StringComparison.Ordinal)) hostPort += ":5672";
+            if (!services.Contains(hostPort)) services.Add(hostPort);
+        }
+        if (objectStoreUrl is not null && Uri.TryCreate(objectStoreUrl, UriKind.Absolute, out var store) && !services.Contains($"{store.Host}:{store.Port}"))
+            services.Add($"{store.Host}:{store.Port}");
+        return services;
+    }
 
     /// <summary>Stops in reverse order: the API first (no new tasks), then the worker (its tasks are given back), then the rest.</summary>
     public async ValueTask DisposeAsync()

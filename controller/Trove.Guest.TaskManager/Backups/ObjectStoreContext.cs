@@ -15,10 +15,14 @@ public sealed class ObjectStoreContext(HttpClient http, Uri authUrl, string user
     private readonly SemaphoreSlim _lock = new(1, 1);
     private (string Token, string StorageUrl, DateTimeOffset At)? _cached;
 
-    /// <summary>Adds <c>auth_token</c> and <c>service_catalog</c> to <paramref name="context"/>.</summary>
-    public async Task AddToAsync(JsonObject context, CancellationToken ct)
+    /// <summary>
+    /// Adds <c>auth_token</c> and <c>service_catalog</c> to <paramref name="context"/>; <paramref name="guestUrl"/> turns
+    /// the storage URL the controller uses into the one the guest can reach (a VM behind NAT).
+    /// </summary>
+    public async Task AddToAsync(JsonObject context, CancellationToken ct, Func<string, string>? guestUrl = null)
     {
-        var (token, storageUrl) = await SignInAsync(ct).ConfigureAwait(false);
+        var (token, hostStorageUrl) = await SignInAsync(ct).ConfigureAwait(false);
+        var storageUrl = guestUrl?.Invoke(hostStorageUrl) ?? hostStorageUrl;
         context["auth_token"] = token;
         context["service_catalog"] = new JsonArray(new JsonObject
         {

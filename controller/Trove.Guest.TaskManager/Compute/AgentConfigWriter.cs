@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Trove.Guest.TaskManager.Compute;
 
@@ -10,7 +9,7 @@ namespace Trove.Guest.TaskManager.Compute;
 /// password, the instance's RPC key), so they are created with mode 0600 and never appear in an argv.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-internal static partial class AgentConfigWriter
+internal static class AgentConfigWriter
 {
     public static void Write(ProcessServerLayout layout, ServerRequest request, ProcessComputeOptions options, int enginePort)
     {
@@ -46,41 +45,10 @@ internal static partial class AgentConfigWriter
                 ["watchdog"] = "false",
             },
         };
-        if (request.RpcKey is { Length: > 0 } key) sections["DEFAULT"]["instance_rpc_encr_key"] = key;
-        foreach (var (name, value) in request.Extra ?? new Dictionary<string, string>())
-        {
-            var dot = name.IndexOf('.');
-            if (dot <= 0 || !Name().IsMatch(name[..dot]) || !Name().IsMatch(name[(dot + 1)..]))
-                throw new ArgumentException($"extra agent setting '{name}' is not 'section.key'", nameof(request));
-            var section = name[..dot];
-            if (!sections.TryGetValue(section, out var keys)) sections[section] = keys = new(StringComparer.Ordinal);
-            keys[name[(dot + 1)..]] = value;
-        }
-        // A line break would let a value write keys of its own.
-        foreach (var (section, keys) in sections)
-        {
-            foreach (var (k, v) in keys)
-            {
-                if (v.Contains('\n') || v.Contains('\r')) throw new ArgumentException($"agent setting [{section}] {k} has a line break in its value", nameof(request));
-            }
-        }
-
+        var (guestInfo, agentConfig) = AgentConfigText.Render(request, sections);
         Directory.CreateDirectory(layout.ConfigDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        WriteSecret(layout.GuestInfoFile, $"""
-            [DEFAULT]
-            guest_id = {request.InstanceId}
-            datastore_manager = {manager}
-            datastore_version = {request.DatastoreVersion}
-
-            """);
-        var text = new StringBuilder();
-        foreach (var (section, keys) in sections)
-        {
-            text.Append('[').Append(section).Append("]\n");
-            foreach (var (k, v) in keys) text.Append(k).Append(" = ").Append(v).Append('\n');
-            text.Append('\n');
-        }
-        WriteSecret(layout.AgentConfigFile, text.ToString());
+        WriteSecret(layout.GuestInfoFile, guestInfo);
+        WriteSecret(layout.AgentConfigFile, agentConfig);
     }
 
     /// <summary>Creates the file 0600 from the start (no window in which another user could read it).</summary>
@@ -92,7 +60,4 @@ internal static partial class AgentConfigWriter
         });
         stream.Write(Encoding.UTF8.GetBytes(text));
     }
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
-    private static partial Regex Name();
 }

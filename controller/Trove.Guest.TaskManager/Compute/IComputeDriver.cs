@@ -6,8 +6,9 @@ namespace Trove.Guest.TaskManager.Compute;
 /// <c>oslo_messaging_rabbit.heartbeat_timeout_threshold</c>...): backups need the object store's settings. They are
 /// written after the driver's own keys, so an extra key replaces the driver's value.
 /// </param>
+/// <param name="ImageId">The datastore version's image (Trove's <c>image_id</c>); drivers that boot images need it, others ignore it.</param>
 public sealed record ServerRequest(string InstanceId, string DatastoreManager, string DatastoreVersion, int RamMb, int Vcpus, int VolumeSizeGb,
-    string? RpcKey, string TransportUrl, string ControlExchange, string ConductorTopic, IReadOnlyDictionary<string, string>? Extra = null);
+    string? RpcKey, string TransportUrl, string ControlExchange, string ConductorTopic, IReadOnlyDictionary<string, string>? Extra = null, string? ImageId = null);
 
 /// <summary>
 /// What a driver returns and later gets back: the controller stores it as JSON in <c>instances.compute_json</c>
@@ -38,6 +39,12 @@ public interface IComputeDriver
     Task<ServerInfo> EnsureRunningAsync(ServerInfo server, CancellationToken ct);
 
     Task<bool> IsRunningAsync(ServerInfo server, CancellationToken ct);
+
+    /// <summary>
+    /// The URL a guest must use for a service the controller reaches at <paramref name="hostUrl"/> (the object store in a
+    /// request's service catalog): the same for guests on the host's network, another address behind a VM's NAT.
+    /// </summary>
+    string GuestUrl(string hostUrl) => hostUrl;
 
     /// <summary>Stops agent and engine, releases the volume and removes everything the server had; idempotent.</summary>
     Task DeleteAsync(ServerInfo server, CancellationToken ct);

@@ -33,7 +33,7 @@ public sealed class CreateInstanceFlow : IInstanceFlow
             var server = FlowSupport.Server(instance);
             server = server is null
                 ? await env.Compute.CreateAsync(new ServerRequest(instance.Id, version.Manager, version.Name, flavor.RamMb, flavor.Vcpus, instance.VolumeSizeGb,
-                    instance.RpcKey, env.Settings.TransportUrl, env.Settings.ControlExchange, env.Settings.ConductorTopic, env.Settings.GuestConfig), ct).ConfigureAwait(false)
+                    instance.RpcKey, env.Settings.TransportUrl, env.Settings.ControlExchange, env.Settings.ConductorTopic, env.Settings.GuestConfig, version.ImageId), ct).ConfigureAwait(false)
                 : await env.Compute.EnsureRunningAsync(server, ct).ConfigureAwait(false);
             await env.Instances.SetComputeAsync(instance.Id, FlowSupport.ToJson(server), ct).ConfigureAwait(false);
             instance = await run.InstanceAsync(ct).ConfigureAwait(false);

@@ -44,7 +44,7 @@ public static class FlowSupport
         };
         foreach (var (k, v) in extra ?? []) notification[k] = v?.DeepClone();
         var context = new JsonObject { ["request_id"] = requestId, ["tenant"] = tenantId, ["project_id"] = tenantId, ["trove_notification"] = notification };
-        if (objectStore && run.Env.ObjectStore is { } store) await store.AddToAsync(context, ct).ConfigureAwait(false);
+        if (objectStore && run.Env.ObjectStore is { } store) await store.AddToAsync(context, ct, run.Env.Compute.GuestUrl).ConfigureAwait(false);
         return context;
     }
 

@@ -48,7 +48,7 @@ public sealed class CreateReplicasFlow : IInstanceFlow
             var replica = await run.InstanceAsync(ct, id).ConfigureAwait(false);
             var flavor = (await env.Flavors.ListAsync(ct).ConfigureAwait(false)).First(f => f.Id == replica.FlavorId);
             var server = await env.Compute.CreateAsync(new ServerRequest(replica.Id, version.Manager, version.Name, flavor.RamMb, flavor.Vcpus, replica.VolumeSizeGb,
-                replica.RpcKey, env.Settings.TransportUrl, env.Settings.ControlExchange, env.Settings.ConductorTopic, env.Settings.GuestConfig), ct).ConfigureAwait(false);
+                replica.RpcKey, env.Settings.TransportUrl, env.Settings.ControlExchange, env.Settings.ConductorTopic, env.Settings.GuestConfig, version.ImageId), ct).ConfigureAwait(false);
             await env.Instances.SetComputeAsync(replica.Id, FlowSupport.ToJson(server), ct).ConfigureAwait(false);
             await env.Instances.SetServiceStatusAsync(replica.Id, InstanceServiceStatus.New, ct).ConfigureAwait(false);
             newReplicas.Add(new NewReplica(env.GuestOf(replica), FlowSupport.PrepareArguments(server, version, flavor.RamMb, null, null, null, null)));

@@ -20,6 +20,13 @@ namespace Trove.Guest.Controller.Tests.EndToEnd;
 /// </summary>
 public sealed class ControllerProcess : IAsyncLifetime
 {
+    /// <summary>
+    /// Another compute driver than the process one: its <c>compute:</c> section (<c>{root}</c> stands for the compute
+    /// root), the datastore versions' lines, and the driver that deletes what is left at the end.
+    /// </summary>
+    public sealed record ComputeSetup(string ComputeYaml, string VersionsYaml, Func<string, IComputeDriver> CleanupDriver,
+        IReadOnlyDictionary<string, string>? GuestSettings = null);
+
     public const string AdminPassword = "adm1n-pa55word";
     private static readonly HttpClient Http = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("tgc-e2e-").FullName;
@@ -27,7 +34,30 @@ public sealed class ControllerProcess : IAsyncLifetime
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    public ControllerProcess() => _computeRoot = Path.Combine("/tmp", "tgi-" + Guid.NewGuid().ToString("N")[..6]);
+    private readonly ComputeSetup _compute;
+
+    public ControllerProcess()
+        : this(null)
+    {
+    }
+
+    public ControllerProcess(ComputeSetup? compute)
+    {
+        _computeRoot = Path.Combine("/tmp", "tgi-" + Guid.NewGuid().ToString("N")[..6]);
+        _compute = compute ?? new ComputeSetup($$"""
+            compute:
+              driver: process
+              agent_command: {{Agent}}
+              root: {root}
+              templates_dir: {{Path.Combine(RepoPaths.Root, "templates")}}
+            """, """
+                  - { name: "10.11", manager: mariadb }
+            """, root => new ProcessComputeDriver(new ProcessComputeOptions { AgentCommand = Agent, Root = root, TemplatesDir = "" },
+                NullLogger<ProcessComputeDriver>.Instance));
+    }
+
+    /// <summary>Where the compute driver keeps its servers.</summary>
+    public string ComputeRoot => _computeRoot;
 
     public RabbitMqBroker Broker { get; private set; } = null!;
     public SwiftService Swift { get; private set; } = null!;
@@ -69,12 +99,8 @@ public sealed class ControllerProcess : IAsyncLifetime
               - name: mariadb
                 default_version: "10.11"
                 versions:
-                  - {"{"} name: "10.11", manager: mariadb {"}"}
-            compute:
-              driver: process
-              agent_command: {Agent}
-              root: {_computeRoot}
-              templates_dir: {Path.Combine(RepoPaths.Root, "templates")}
+            {_compute.VersionsYaml.TrimEnd()}
+            {_compute.ComputeYaml.Replace("{root}", _computeRoot, StringComparison.Ordinal).TrimEnd()}
             object_store:
               auth_url: http://127.0.0.1:{Swift.Port}/auth/v1.0
               user: "test:tester"
@@ -82,8 +108,8 @@ public sealed class ControllerProcess : IAsyncLifetime
             worker:
               lease_seconds: 5
             guest:
-              usage_timeout_seconds: 300
-              heartbeat_expiry_seconds: 20
+              usage_timeout_seconds: {(_compute.GuestSettings?.GetValueOrDefault("usage_timeout_seconds") ?? "300")}
+              heartbeat_expiry_seconds: {(_compute.GuestSettings?.GetValueOrDefault("heartbeat_expiry_seconds") ?? "20")}
             """);
         await StartAsync();
         ProjectId = (await LoginAsync()).ProjectId;
@@ -226,8 +252,7 @@ public sealed class ControllerProcess : IAsyncLifetime
     {
         await KillAsync();
         // Every server this controller made goes, whatever its instance's state: no agent, engine, mount or loop device is left.
-        var driver = new ProcessComputeDriver(new ProcessComputeOptions { AgentCommand = Agent, Root = _computeRoot, TemplatesDir = "" },
-            NullLogger<ProcessComputeDriver>.Instance);
+        var driver = _compute.CleanupDriver(_computeRoot);
         try
         {
             await using var connection = await Database.OpenAsync(CancellationToken.None);

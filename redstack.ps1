@@ -16,6 +16,7 @@
 # DATASTORE is one of mariadb, mysql, postgresql, redis. Commands run in the repository root; relative paths are taken from there.
 # Exit codes: the command's own; 64 for an unknown command or datastore. Environment:
 #   DIB_TROVE_GUEST_AGENT  the agent the trove-guest-agent element installs (default: artifacts/agent/trove-guest-agent, made by install)
+#   DIB_TROVE_GUEST_TEMPLATES  the templates it installs beside the agent (default: templates/)
 #   REDSTACK_DOTNET        the dotnet to run (default: dotnet)    REDSTACK_BASH  the bash to run (default: bash)
 
 # Only language features, .NET calls and native commands below: hosted runspaces may lack the
@@ -46,9 +47,12 @@ function Assert-Datastore([string]$Verb) {
 }
 
 function Set-AgentForImage {
-    # The trove-guest-agent element reads the agent binary from here; install publishes it to artifacts/agent.
+    # The trove-guest-agent element reads the agent binary and our templates from here; install publishes the agent to artifacts/agent.
     if (-not $env:DIB_TROVE_GUEST_AGENT) {
         $env:DIB_TROVE_GUEST_AGENT = [IO.Path]::Combine($PSScriptRoot, 'artifacts', 'agent', 'trove-guest-agent')
+    }
+    if (-not $env:DIB_TROVE_GUEST_TEMPLATES) {
+        $env:DIB_TROVE_GUEST_TEMPLATES = [IO.Path]::Combine($PSScriptRoot, 'templates')
     }
 }
 

@@ -35,7 +35,8 @@ public static class CliApp
             .Concat(DatabaseCommands.Create(build))
             .Concat(ConfigurationCommands.Create(build))
             .Concat(CatalogCommands.Create(build))
-            .Concat(GuestCommands.Create(build)))
+            .Concat(GuestCommands.Create(build))
+            .Append(KickStartCommand.Create(build)))
             root.Subcommands.Add(command);
 
         var parsed = root.Parse(args);

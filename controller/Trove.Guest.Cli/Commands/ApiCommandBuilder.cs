@@ -11,7 +11,7 @@ namespace Trove.Guest.Cli.Commands;
 internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment io)
 {
     /// <summary>Requests that take longer than this count as an unreachable API (exit 3); --wait polls are requests too.</summary>
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(120);
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(120);
 
     public CliEnvironment Io => io;
 
@@ -19,8 +19,7 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
         CreateLocal(name, description, symbols, async (parse, ct) =>
         {
             using var api = await LoginAsync(parse, ct).ConfigureAwait(false);
-            var json = parse.GetValue(globals.Json) || IsTrue(io.Variable("OS_JSON_OUTPUT"));
-            return await body(parse, new ApiSession(api, new ResourcePrinter(io.Out, json), io), ct).ConfigureAwait(false);
+            return await body(parse, new ApiSession(api, new ResourcePrinter(io.Out, Json(parse)), io), ct).ConfigureAwait(false);
         });
 
     /// <summary>
@@ -49,6 +48,12 @@ internal sealed class ApiCommandBuilder(ApiGlobalOptions globals, CliEnvironment
         });
         return command;
     }
+
+    /// <summary>The global options, for commands that log in their own way (<c>kick-start</c>).</summary>
+    public ApiGlobalOptions Globals => globals;
+
+    /// <summary><c>--json</c>, or troveclient's <c>OS_JSON_OUTPUT</c>.</summary>
+    public bool Json(ParseResult parse) => parse.GetValue(globals.Json) || IsTrue(io.Variable("OS_JSON_OUTPUT"));
 
     /// <summary>Logs in with the global options (and their <c>OS_*</c> fallbacks); the caller disposes the client.</summary>
     public Task<TroveApiClient> LoginAsync(ParseResult parse, CancellationToken ct)

@@ -32,6 +32,41 @@ public sealed class DatastoreStore(StateDatabase database)
         return id;
     }
 
+    /// <summary>
+    /// What trove-manage's <c>datastore_version_update</c> (and <c>datastore_update NAME VERSION</c> with
+    /// <paramref name="makeDefault"/>) does: the datastore is created when missing; the version is added, or the one of that
+    /// name gets the new version number, manager and image and becomes active again (its id, and so the instances and
+    /// backups that name it, stay). Its image tags are left as they are. One transaction, so a running controller never
+    /// sees a datastore without its version. Returns the version's id.
+    /// </summary>
+    public async Task<string> UpsertVersionAsync(string datastoreName, string versionName, string version, string manager, string? imageId, bool makeDefault,
+        CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        // Writes first: SQLite's transaction is IMMEDIATE (the write lock at once), so a concurrent writer waits instead
+        // of failing a read-then-write upgrade.
+        await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, transaction, "INSERT INTO datastores (id, name) VALUES (@id, @name) ON CONFLICT (name) DO NOTHING", ct,
+            ("@id", Guid.NewGuid().ToString()), ("@name", datastoreName)).ConfigureAwait(false);
+        var datastoreId = (await Sql.QueryAsync(connection, transaction, "SELECT id FROM datastores WHERE name = @name", r => r.GetString(0), ct,
+            ("@name", datastoreName)).ConfigureAwait(false)).Single();
+        await Sql.ExecuteAsync(connection, transaction, """
+            INSERT INTO datastore_versions (id, datastore_id, name, version, manager, image_id, image_tags, active)
+            VALUES (@id, @datastore, @name, @version, @manager, @image, NULL, 1)
+            ON CONFLICT (datastore_id, name) DO UPDATE SET version = excluded.version, manager = excluded.manager, image_id = excluded.image_id, active = 1
+            """, ct, ("@id", Guid.NewGuid().ToString()), ("@datastore", datastoreId), ("@name", versionName), ("@version", version), ("@manager", manager),
+            ("@image", Sql.Nullable(imageId))).ConfigureAwait(false);
+        var versionId = (await Sql.QueryAsync(connection, transaction, "SELECT id FROM datastore_versions WHERE datastore_id = @datastore AND name = @name",
+            r => r.GetString(0), ct, ("@datastore", datastoreId), ("@name", versionName)).ConfigureAwait(false)).Single();
+        if (makeDefault)
+        {
+            await Sql.ExecuteAsync(connection, transaction, "UPDATE datastores SET default_version_id = @version WHERE id = @id", ct, ("@version", versionId),
+                ("@id", datastoreId)).ConfigureAwait(false);
+        }
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return versionId;
+    }
+
     public async Task SetDefaultVersionAsync(string datastoreId, string versionId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);

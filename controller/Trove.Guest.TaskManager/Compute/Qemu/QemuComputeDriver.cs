@@ -217,7 +217,10 @@ public sealed partial class QemuComputeDriver(QemuComputeOptions options, ILogge
             var other => throw new ComputeDriverException($"image {image.Id} asks for firmware '{other}' (hw_firmware_type: bios or uefi)"),
         };
 
-    private string Accelerator => options.Accelerator ?? (CanOpenKvm() ? "kvm" : "tcg");
+    /// <summary>Set once KVM failed to start a VM here (a /dev/kvm that opens but cannot run guests, as under some nested hypervisors).</summary>
+    private volatile bool _kvmFailed;
+
+    private string Accelerator => options.Accelerator ?? (!_kvmFailed && CanOpenKvm() ? "kvm" : "tcg");
 
     private const string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
     private const string OvmfVarsTemplate = "/usr/share/OVMF/OVMF_VARS_4M.fd";
@@ -251,7 +254,17 @@ public sealed partial class QemuComputeDriver(QemuComputeOptions options, ILogge
             args.AddRange(["-drive", $"if=pflash,format=raw,readonly=on,file={OvmfCode}", "-drive", $"if=pflash,format=raw,file={layout.UefiVars}"]);
         if (File.Exists(layout.PidFile)) File.Delete(layout.PidFile);
         // -daemonize: qemu returns once the VM runs (or says why it cannot); its argv holds paths and ports only.
-        await HostCommands.RunAsync(options.QemuCommand, args, ct).ConfigureAwait(false);
+        try
+        {
+            await HostCommands.RunAsync(options.QemuCommand, args, ct).ConfigureAwait(false);
+        }
+        catch (ComputeDriverException e) when (accel == "kvm" && options.Accelerator is null)
+        {
+            // Chosen by probing, not by the operator: fall back to TCG for this and every later VM.
+            logger.LogWarning("KVM could not start a VM ({Reason}); using TCG from now on", e.Message.Split('\n').LastOrDefault(l => l.Length > 0));
+            _kvmFailed = true;
+            return await StartAsync(layout, ramMb, machine, access, ct).ConfigureAwait(false);
+        }
         return ReadPid(layout.PidFile) is { } pid && HostProcesses.Runs(pid, layout.PidFile)
             ? pid
             : throw new ComputeDriverException($"qemu for {layout.Directory} did not stay up (no process behind {layout.PidFile})");
@@ -277,10 +290,15 @@ public sealed partial class QemuComputeDriver(QemuComputeOptions options, ILogge
         _ => throw new ComputeDriverException($"the qemu driver does not know where datastore manager '{manager}' keeps its data"),
     };
 
+    /// <summary>
+    /// KVM runs guests only where the CPU offers virtualisation (vmx/svm in /proc/cpuinfo) and /dev/kvm opens: a nested
+    /// hypervisor can expose /dev/kvm without either, and then VMs start but never run.
+    /// </summary>
     private static bool CanOpenKvm()
     {
         try
         {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText("/proc/cpuinfo"), @"^flags\s*:.*\b(vmx|svm)\b", RegexOptions.Multiline)) return false;
             using var kvm = File.Open("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
             return true;
         }

@@ -8,7 +8,11 @@ namespace Trove.Guest.TaskManager.Compute.Qemu;
 /// </summary>
 public sealed record QemuMachine(QemuFirmware Firmware, int Vcpus, int GuestEnginePort)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     public static QemuMachine Read(string file) =>
         JsonSerializer.Deserialize<QemuMachine>(File.ReadAllText(file), Json) ?? throw new InvalidDataException($"{file} is empty");

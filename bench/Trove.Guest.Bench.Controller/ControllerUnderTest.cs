@@ -7,6 +7,7 @@ using CliWrap.Buffered;
 using Microsoft.Extensions.Logging.Abstractions;
 using Trove.Guest.State;
 using Trove.Guest.TaskManager.Compute;
+using Trove.Guest.TaskManager.Compute.Qemu;
 using Trove.Guest.Testing;
 
 namespace Trove.Guest.Bench.Controller;
@@ -29,7 +30,16 @@ public sealed class ControllerUnderTest : IAsyncDisposable
     private Process? _process;
     private string _token = "";
 
-    private ControllerUnderTest(string agent) => _agent = agent;
+    private readonly QemuSetup? _qemu;
+
+    /// <summary>The qemu driver instead of the process one: the embedded image registry and the mariadb image registered in it.</summary>
+    public sealed record QemuSetup(string ImagesDir, string ImageId);
+
+    private ControllerUnderTest(string agent, QemuSetup? qemu)
+    {
+        _agent = agent;
+        _qemu = qemu;
+    }
 
     public string BaseUrl { get; private set; } = "";
     public string ProjectId { get; private set; } = "";
@@ -43,9 +53,9 @@ public sealed class ControllerUnderTest : IAsyncDisposable
         }
     }
 
-    public static async Task<ControllerUnderTest> StartAsync(string controllerDll, string agent, string templates, string transportUrl)
+    public static async Task<ControllerUnderTest> StartAsync(string controllerDll, string agent, string templates, string transportUrl, QemuSetup? qemu = null)
     {
-        var controller = new ControllerUnderTest(agent);
+        var controller = new ControllerUnderTest(agent, qemu);
         try
         {
             await controller.StartProcessAsync(controllerDll, templates, transportUrl);
@@ -77,14 +87,13 @@ public sealed class ControllerUnderTest : IAsyncDisposable
               - name: mariadb
                 default_version: "10.11"
                 versions:
-                  - {"{"} name: "10.11", manager: mariadb {"}"}
+                  - {"{"} name: "10.11", manager: mariadb{(_qemu is null ? "" : ", image: " + _qemu.ImageId)} {"}"}
             compute:
-              driver: process
-              agent_command: {_agent}
+            {(_qemu is null ? $"  driver: process\n  agent_command: {_agent}" : $"  driver: qemu\n  images_dir: {_qemu.ImagesDir}\n  report_interval_seconds: 5")}
               root: {_computeRoot}
               templates_dir: {templates}
             guest:
-              usage_timeout_seconds: 300
+              usage_timeout_seconds: 1200
             """);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add(controllerDll);
@@ -187,8 +196,9 @@ public sealed class ControllerUnderTest : IAsyncDisposable
     /// </summary>
     public async Task<List<string>> DeleteServersAsync()
     {
-        var driver = new ProcessComputeDriver(new ProcessComputeOptions { AgentCommand = _agent, Root = _computeRoot, TemplatesDir = "" },
-            NullLogger<ProcessComputeDriver>.Instance);
+        IComputeDriver driver = _qemu is null
+            ? new ProcessComputeDriver(new ProcessComputeOptions { AgentCommand = _agent, Root = _computeRoot, TemplatesDir = "" }, NullLogger<ProcessComputeDriver>.Instance)
+            : new QemuComputeDriver(new QemuComputeOptions { Root = _computeRoot, Images = new LocalImageRegistry(_qemu.ImagesDir) }, NullLogger<QemuComputeDriver>.Instance);
         var problems = new List<string>();
         try
         {

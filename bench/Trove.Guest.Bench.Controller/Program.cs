@@ -17,6 +17,13 @@ using Trove.Guest.Testing;
 // mariadb-install-db, mariadbd to its first query). Everything is deleted through the API at the end.
 // Prints one JSON line per measurement, then a summary table.
 
+// trove-guest-controller-bench boot CONTROLLER_DLL IMAGE TEMPLATES_DIR RABBIT_URL [RUNS]: the boot benchmark (BootToHealthy).
+if (args.Length > 0 && args[0] == "boot")
+{
+    await BootBench.RunAsync(args[1], args[2], args[3], args[4], args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 2);
+    return 0;
+}
+
 var (controllerDll, agent, templates, rabbitUrl) = (args[0], args[1], args[2], args[3]);
 var count = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1000;
 var creates = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 3;

@@ -45,5 +45,9 @@ builder.Services.AddSerilog(logger, dispose: true);
 builder.Services.AddSingleton(options);
 builder.Services.AddHostedService<AgentService>();
 using var host = builder.Build();
+// The notifier has read NOTIFY_SOCKET; the engine's tools that the agent starts (mariadb-install-db's mariadbd, which
+// speaks sd_notify too) must not inherit it, or systemd logs every one of their messages as refused (NotifyAccess=main).
+_ = host.Services.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>();
+Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
 await host.RunAsync();
 return 0;

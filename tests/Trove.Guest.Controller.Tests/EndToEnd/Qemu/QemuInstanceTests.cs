@@ -91,7 +91,17 @@ public sealed partial class QemuInstanceTests(QemuControllerFixture fixture) : I
 
         // A backup streams from the guest to Swift (through its guestfwd), and a second VM restores it.
         var backup = IdOf(await TroveAsync("backup-create", a, "vm-nightly"));
-        var completed = await Controller.WaitForBackupAsync(backup, seconds: 600);
+        System.Text.Json.Nodes.JsonObject completed;
+        try
+        {
+            completed = await Controller.WaitForBackupAsync(backup, seconds: 600);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The guest's side of the story, for whoever reads the failure.
+            var journal = await shell.RunAsync("journalctl -u trove-guest-agent -b --no-pager -o cat | tail -n 40", DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
+            throw new InvalidOperationException($"{e.Message}\n--- the guest agent's journal ---\n{journal.StandardOutput}", e);
+        }
         completed["locationRef"]!.GetValue<string>().Should().Contain("/v1/AUTH_test/");
         var b = IdOf(await TroveAsync("create", "vm-b", "2", "--size", "1", "--backup", backup));
         await Controller.WaitForInstanceAsync(b, seconds: 900);

@@ -68,6 +68,23 @@ public sealed partial class QemuInstanceTests(QemuControllerFixture fixture) : I
         return (new QemuServerLayout(server.Directory), server.EnginePort);
     }
 
+    /// <summary>Runs <paramref name="wait"/>; when it fails, adds the guest's side of the story (its agent's and engine's journal) to the failure.</summary>
+    private async Task<T> WithGuestJournalAsync<T>(string id, Func<Task<T>> wait)
+    {
+        try
+        {
+            return await wait();
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            var (layout, _) = await ServerOf(id);
+            QemuComputeDriver.PinHostKeys(layout);
+            var journal = await GuestShell.For(Controller.ComputeRoot, layout).RunAsync(
+                "journalctl -u trove-guest-agent -u mariadb -b --no-pager -o cat | tail -n 60", DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
+            throw new InvalidOperationException($"{e.Message}\n--- the guest's journal ---\n{journal.StandardOutput}", e);
+        }
+    }
+
     [Fact]
     public async Task A_VM_instance_boots_its_agent_with_systemd_serves_its_users_and_backs_up_to_Swift_for_a_restore_into_a_second_VM()
     {
@@ -91,20 +108,10 @@ public sealed partial class QemuInstanceTests(QemuControllerFixture fixture) : I
 
         // A backup streams from the guest to Swift (through its guestfwd), and a second VM restores it.
         var backup = IdOf(await TroveAsync("backup-create", a, "vm-nightly"));
-        System.Text.Json.Nodes.JsonObject completed;
-        try
-        {
-            completed = await Controller.WaitForBackupAsync(backup, seconds: 600);
-        }
-        catch (InvalidOperationException e)
-        {
-            // The guest's side of the story, for whoever reads the failure.
-            var journal = await shell.RunAsync("journalctl -u trove-guest-agent -b --no-pager -o cat | tail -n 40", DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
-            throw new InvalidOperationException($"{e.Message}\n--- the guest agent's journal ---\n{journal.StandardOutput}", e);
-        }
+        var completed = await WithGuestJournalAsync(a, () => Controller.WaitForBackupAsync(backup, seconds: 600));
         completed["locationRef"]!.GetValue<string>().Should().Contain("/v1/AUTH_test/");
         var b = IdOf(await TroveAsync("create", "vm-b", "2", "--size", "1", "--backup", backup));
-        await Controller.WaitForInstanceAsync(b, seconds: 900);
+        await WithGuestJournalAsync(b, () => Controller.WaitForInstanceAsync(b, seconds: 900));
         var (_, portB) = await ServerOf(b);
         (await MariaDbShell.RunOverTcpAsync("127.0.0.1", portB, "app", "Str0ng_pass", "SELECT v FROM shop.items ORDER BY id")).Should().Be("in a VM\nbacked up");
 

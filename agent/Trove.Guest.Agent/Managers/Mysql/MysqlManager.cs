@@ -218,7 +218,8 @@ public sealed partial class MysqlManager(
     /// </summary>
     private async Task StartRestoredAsync(CancellationToken ct)
     {
-        var init = Path.Combine(CredentialsDir, "restore-init.sql");
+        // In the engine's own tmpdir: the server reads it as the engine user, who cannot enter the credentials folder.
+        var init = Path.Combine(TmpDir, "restore-init.sql");
         await File.WriteAllTextAsync(init, "SET SESSION sql_log_bin = 0;\nALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
         File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
         if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);

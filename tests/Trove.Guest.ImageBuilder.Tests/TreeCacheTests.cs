@@ -87,4 +87,32 @@ public sealed class TreeCacheTests : IDisposable
         Directory.GetFiles(Path.Combine(_out, "cache", "trove-guest"), "root-*.tar.zst").Should().HaveCount(2);
         Directory.GetFiles(Path.Combine(_out, "cache", "trove-guest"), "image-*.tar.zst").Should().HaveCount(3, "v1 first, v1 second, v2 second");
     }
+
+    [Fact]
+    public void A_knob_naming_an_input_file_or_folder_keys_the_cache_by_its_content()
+    {
+        var input = Path.Combine(_out, "agent");
+        File.WriteAllText(input, "agent v1");
+        var hooks = Directory.CreateTempSubdirectory("tgi-cache-hooks-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string> { ["ARCH"] = "amd64", ["DIB_TROVE_GUEST_AGENT"] = input, ["DIB_RELEASE"] = "bookworm" };
+            var first = TreeCache.Key(TreeStage.Image, hooks, environment);
+            TreeCache.Key(TreeStage.Image, hooks, environment).Should().Be(first);
+            File.WriteAllText(input, "agent v2");
+            TreeCache.Key(TreeStage.Image, hooks, environment).Should().NotBe(first, "the file at the same path changed");
+
+            var folder = Directory.CreateTempSubdirectory("tgi-cache-input-").FullName;
+            File.WriteAllText(Path.Combine(folder, "my.cnf.sbn"), "a");
+            environment["DIB_TROVE_GUEST_TEMPLATES"] = folder;
+            var withFolder = TreeCache.Key(TreeStage.Image, hooks, environment);
+            File.WriteAllText(Path.Combine(folder, "my.cnf.sbn"), "b");
+            TreeCache.Key(TreeStage.Image, hooks, environment).Should().NotBe(withFolder, "a file in the folder changed");
+            Directory.Delete(folder, recursive: true);
+        }
+        finally
+        {
+            Directory.Delete(hooks, recursive: true);
+        }
+    }
 }

@@ -25,13 +25,15 @@ public sealed record TreeStage(string Name, IReadOnlyList<string>? KeyedHookDire
 /// <summary>
 /// A content-addressed cache of build trees. A key hashes everything a stage's hooks can see that decides its result:
 /// the keyed hook files (paths, modes, contents), the architecture and every <c>DIB_*</c> knob except the ones that only
-/// say where or how verbosely to build. Entries are <c>tar | zstd</c> files written atomically; what hooks mounted
+/// say where or how verbosely to build. A knob that names an existing file or folder by its absolute path (an element's
+/// input, such as the agent binary <c>DIB_TROVE_GUEST_AGENT</c>) is keyed by that content too: a rebuilt input at the
+/// same path must not be served the old tree. Entries are <c>tar | zstd</c> files written atomically; what hooks mounted
 /// inside the tree (DIB's shared apt cache) is left out.
 /// </summary>
 public sealed class TreeCache(string directory)
 {
     // Bumped whenever what the builder itself does to a tree changes (e.g. InstallTuning), which no hook hash sees.
-    private const string Version = "trove-guest-image tree cache v3";
+    private const string Version = "trove-guest-image tree cache v4";
 
     private static readonly HashSet<string> UnkeyedKnobs = new(StringComparer.Ordinal)
     {
@@ -56,10 +58,32 @@ public sealed class TreeCache(string directory)
         Add("ARCH=" + environment.GetValueOrDefault("ARCH"));
         foreach (var (name, value) in environment.Where(kv => kv.Key.StartsWith("DIB_", StringComparison.Ordinal) && !UnkeyedKnobs.Contains(kv.Key))
                      .OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
             Add($"{name}={value}");
+            AddInputContent(hash, value);
+        }
         foreach (var root in stage.KeyedHookDirectories?.Select(d => System.IO.Path.Combine(hooks, d)) ?? [hooks])
             ContentHash.AddDirectory(hash, root, hooks);
         return Convert.ToHexString(hash.GetHashAndReset())[..32].ToLowerInvariant();
+    }
+
+    /// <summary>The largest folder a knob may name and still be keyed by its content (an element's input, not a system folder).</summary>
+    private const int MaxInputFolderFiles = 2000;
+
+    private static readonly string[] SystemFolders = ["/proc", "/sys", "/dev", "/run"];
+
+    private static void AddInputContent(IncrementalHash hash, string value)
+    {
+        if (!System.IO.Path.IsPathFullyQualified(value) || value == "/" || SystemFolders.Any(f => value == f || value.StartsWith(f + "/", StringComparison.Ordinal))) return;
+        if (File.Exists(value))
+        {
+            ContentHash.AddLine(hash, "content " + ContentHash.OfFile(value));
+            return;
+        }
+        if (!System.IO.Directory.Exists(value)) return;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint };
+        if (System.IO.Directory.EnumerateFiles(value, "*", options).Take(MaxInputFolderFiles + 1).Count() <= MaxInputFolderFiles)
+            ContentHash.AddDirectory(hash, value, value);
     }
 
     /// <summary>Extracts the cached tree into the (empty) root; false when there is no entry young enough.</summary>

@@ -204,15 +204,7 @@ public sealed class ControllerUnderTest : IAsyncDisposable
         {
             if (File.Exists(Path.Combine(_dir, "state.sqlite")))
             {
-                await using var connection = await Database.OpenAsync(CancellationToken.None);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "SELECT compute_json FROM instances WHERE compute_json IS NOT NULL";
-                var servers = new List<string>();
-                await using (var reader = await command.ExecuteReaderAsync())
-                {
-                    while (await reader.ReadAsync()) servers.Add(reader.GetString(0));
-                }
-                foreach (var json in servers)
+                foreach (var json in await new Trove.Guest.State.Instances.InstanceStore(Database).ServersAsync(CancellationToken.None))
                 {
                     var server = ServerInfoJson.Deserialize(json);
                     if (Directory.Exists(server.Directory)) await driver.DeleteAsync(server, CancellationToken.None);

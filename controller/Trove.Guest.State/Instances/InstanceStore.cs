@@ -111,6 +111,13 @@ public sealed class InstanceStore(StateDatabase database, TimeProvider? clock = 
             ("@project", projectId ?? "")).ConfigureAwait(false);
     }
 
+    /// <summary>Every server the compute driver recorded (<c>compute_json</c>), deleted instances' included: what a host may still hold.</summary>
+    public async Task<IReadOnlyList<string>> ServersAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct).ConfigureAwait(false);
+        return await Sql.QueryAsync(connection, null, "SELECT compute_json FROM instances WHERE compute_json IS NOT NULL", r => r.GetString(0), ct).ConfigureAwait(false);
+    }
+
     /// <summary>The replicas that follow <paramref name="sourceId"/>.</summary>
     public async Task<IReadOnlyList<InstanceRecord>> ReplicasOfAsync(string sourceId, CancellationToken ct)
     {

@@ -85,15 +85,8 @@ public sealed class KickStartFixture : IAsyncLifetime
         {
             if (File.Exists(Path.Combine(StateDir, "state.sqlite")))
             {
-                await using var connection = await Database.OpenAsync(CancellationToken.None);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "SELECT compute_json FROM instances WHERE compute_json IS NOT NULL";
-                var servers = new List<string>();
-                await using (var reader = await command.ExecuteReaderAsync())
-                {
-                    while (await reader.ReadAsync()) servers.Add(reader.GetString(0));
-                }
-                foreach (var json in servers) await driver.DeleteAsync(ServerInfoJson.Deserialize(json), CancellationToken.None);
+                foreach (var json in await new Trove.Guest.State.Instances.InstanceStore(Database).ServersAsync(CancellationToken.None))
+                    await driver.DeleteAsync(ServerInfoJson.Deserialize(json), CancellationToken.None);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -8,7 +8,7 @@
 #                                                 in OUTPUT.qcow2 (default artifacts/images/DATASTORE); ARGS go to trove-guest-image build
 #   ./redstack.ps1 kick-start DATASTORE [ARGS]    trove-guest kick-start: build and register the image, the datastore and its version,
 #                                                 create a test instance and wait until it is healthy, timing each step
-#   ./redstack.ps1 bench [rpc|agent|backup|replication|image|controller] ARGS  benchmarks: bench/run.sh (default), bench/agent.sh, ...
+#   ./redstack.ps1 bench [rpc|agent|backup|replication|image|controller|boot] ARGS  benchmarks: bench/run.sh (default), bench/agent.sh, ...
 #   ./redstack.ps1 rpc ARGS...                    trove-guest rpc ARGS... (e.g. rpc call --topic guestagent.ID --method rpc_ping)
 #   ./redstack.ps1 clean                          remove build outputs (bin, obj and TestResults folders) and artifacts/images
 #   ./redstack.ps1 help                           this text
@@ -113,7 +113,7 @@ try {
             Invoke-Native $Dotnet (@('run', '--project', 'controller/Trove.Guest.Cli', '-c', 'Release', '--', 'kick-start') + $Rest)
         }
         'bench' {
-            $scripts = @{ 'rpc' = 'bench/run.sh'; 'agent' = 'bench/agent.sh'; 'backup' = 'bench/backup.sh'; 'replication' = 'bench/replication.sh'; 'image' = 'bench/imagebuilder.sh'; 'controller' = 'bench/controller.sh' }
+            $scripts = @{ 'rpc' = 'bench/run.sh'; 'agent' = 'bench/agent.sh'; 'backup' = 'bench/backup.sh'; 'replication' = 'bench/replication.sh'; 'image' = 'bench/imagebuilder.sh'; 'controller' = 'bench/controller.sh'; 'boot' = 'bench/guest-boot.sh' }
             if ($Rest.Count -gt 0 -and $scripts.ContainsKey($Rest[0])) {
                 Invoke-Native $Bash (@($scripts[$Rest[0]]) + @(Get-Tail $Rest 1))
             }

@@ -41,7 +41,10 @@ public sealed class ControllerProcess : IAsyncLifetime
     {
     }
 
-    public ControllerProcess(ComputeSetup? compute)
+    /// <summary>A controller on another compute driver (xunit wants one public constructor on a fixture, hence a factory).</summary>
+    public static ControllerProcess WithCompute(ComputeSetup compute) => new(compute);
+
+    private ControllerProcess(ComputeSetup? compute)
     {
         _computeRoot = Path.Combine("/tmp", "tgi-" + Guid.NewGuid().ToString("N")[..6]);
         _compute = compute ?? new ComputeSetup($$"""

@@ -21,7 +21,7 @@ public sealed class QemuControllerFixture : IAsyncLifetime
     {
         var built = await GuestImages.GetAsync("mariadb");
         var image = await new LocalImageRegistry(_images).RegisterAsync(built.File, "mariadb-10.11", "mariadb", "10.11", CancellationToken.None);
-        Controller = new ControllerProcess(new ControllerProcess.ComputeSetup($$"""
+        Controller = ControllerProcess.WithCompute(new ControllerProcess.ComputeSetup($$"""
             compute:
               driver: qemu
               root: {root}

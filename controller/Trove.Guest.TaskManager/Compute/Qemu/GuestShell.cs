@@ -41,6 +41,12 @@ public sealed class GuestShell
     /// <summary>How long one connection attempt may take (TCP connect, banner, key exchange, authentication).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long each operation of an established session may take (opening the command's channel, its requests): a busy
+    /// guest under emulation (TCG) can take well over the connect timeout to fork a session.
+    /// </summary>
+    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>The guest of <paramref name="layout"/>, with the deployment key of <paramref name="root"/>.</summary>
     public static GuestShell For(string root, QemuServerLayout layout) =>
         new(QemuGuestAccess.Read(layout.AccessFile), QemuServerLayout.DeploymentKey(root));
@@ -98,6 +104,8 @@ public sealed class GuestShell
             try
             {
                 await client.ConnectAsync(limit.Token).ConfigureAwait(false);
+                // The connect timeout bounded the handshake; SSH.NET waits for every later session operation as long.
+                info.Timeout = OperationTimeout;
                 return client;
             }
             catch (Exception) when (check.Refusal is { } refusal)

@@ -68,17 +68,7 @@ public sealed partial class ProcessComputeDriver(ProcessComputeOptions options, 
         }
         catch (Exception e)
         {
-            // Nothing half-made stays behind: no loop device, no process, no directory.
-            try
-            {
-                await DeleteAsync(server, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception cleanup)
-            {
-                logger.LogError(cleanup, "Server {Instance}: cleaning up after a failed create failed too", request.InstanceId);
-            }
-            if (e is ComputeDriverException or OperationCanceledException or ArgumentException) throw;
-            throw new ComputeDriverException($"creating the server of {request.InstanceId} failed: {e.Message}", e);
+            throw await FailedCreate.CleanUpAsync(this, server, e, logger).ConfigureAwait(false);
         }
     }
 

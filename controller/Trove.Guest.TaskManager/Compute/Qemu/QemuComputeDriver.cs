@@ -100,16 +100,7 @@ public sealed partial class QemuComputeDriver(QemuComputeOptions options, ILogge
         }
         catch (Exception e)
         {
-            try
-            {
-                await DeleteAsync(server, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception cleanup)
-            {
-                logger.LogError(cleanup, "Server {Instance}: cleaning up after a failed create failed too", request.InstanceId);
-            }
-            if (e is ComputeDriverException or OperationCanceledException or ArgumentException) throw;
-            throw new ComputeDriverException($"creating the server of {request.InstanceId} failed: {e.Message}", e);
+            throw await FailedCreate.CleanUpAsync(this, server, e, logger).ConfigureAwait(false);
         }
     }
 

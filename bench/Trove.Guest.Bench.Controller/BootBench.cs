@@ -5,6 +5,7 @@ using Trove.Guest.TaskManager.Compute.Qemu;
 namespace Trove.Guest.Bench.Controller;
 
 /// <summary>The boot benchmark's driver: registers the image, starts the controller with the qemu driver, alternates bare and our boots, prints a summary.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class BootBench
 {
     private const int RamMb = 512;

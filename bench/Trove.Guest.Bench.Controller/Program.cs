@@ -18,7 +18,7 @@ using Trove.Guest.Testing;
 // Prints one JSON line per measurement, then a summary table.
 
 // trove-guest-controller-bench boot CONTROLLER_DLL IMAGE TEMPLATES_DIR RABBIT_URL [RUNS]: the boot benchmark (BootToHealthy).
-if (args.Length > 0 && args[0] == "boot")
+if (args.Length > 0 && args[0] == "boot" && OperatingSystem.IsLinux())
 {
     await BootBench.RunAsync(args[1], args[2], args[3], args[4], args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 2);
     return 0;

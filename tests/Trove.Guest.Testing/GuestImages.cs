@@ -7,7 +7,7 @@ namespace Trove.Guest.Testing;
 /// <summary>
 /// Our guest images, built once per test run with <c>trove-guest-image</c> (the Debug build beside the tests) from our
 /// elements (<c>trove-debian vm trove-guest-agent DATASTORE</c>) and the Native AOT agent that <c>.ci/setup</c>
-/// publishes to <c>artifacts/agent/</c>. The builder's own cache (<c>~/.cache/image-create</c>) makes a second run fast.
+/// publishes to <c>artifacts/agent/</c>, into a scratch folder deleted when the test process exits. The builder's own cache (<c>~/.cache/image-create</c>) makes a second run fast.
 /// </summary>
 public static class GuestImages
 {
@@ -30,7 +30,10 @@ public static class GuestImages
     {
         if (!File.Exists(AgentBinary))
             throw new InvalidOperationException($"{AgentBinary} is missing: publish the agent first (dotnet publish agent/Trove.Guest.Agent -c Release -r linux-x64 -p:PublishAot=true -o artifacts/agent; .ci/setup does)");
-        var output = Path.Combine(Directory.CreateTempSubdirectory("tg-image-").FullName, datastore);
+        var scratch = Directory.CreateTempSubdirectory("tg-image-").FullName;
+        // About 180 MB a datastore: gone with the test process, not left in /tmp run after run.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(scratch);
+        var output = Path.Combine(scratch, datastore);
         var builder = Path.Combine(RepoPaths.Root, "imagebuilder", "Trove.Guest.ImageBuilder", "bin", "Debug", "net10.0", "trove-guest-image.dll");
         var watch = Stopwatch.StartNew();
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(20));
@@ -47,6 +50,20 @@ public static class GuestImages
         if (result.ExitCode != 0 || !File.Exists(output + ".qcow2"))
             throw new InvalidOperationException($"building the {datastore} image failed ({result.ExitCode}):\n{log[^Math.Min(log.Length, 6000)..]}");
         return new BuiltImage(output + ".qcow2", watch.Elapsed, log);
+    }
+
+    private static void DeleteQuietly(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
     }
 
     private static string Knob(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;

@@ -102,6 +102,9 @@ public static class AgentConfigLoader
             EnginePort = r.Int(G, "engine_port", 3306, 1, 65535),
             EngineBindAddress = r.String(G, "engine_bind_address", "0.0.0.0")!,
             EngineUser = r.String(G, "engine_user", "mysql")!,
+            EngineDatadirSeed = r.String(G, "engine_datadir_seed") is { Length: > 0 } seed
+                ? (Path.IsPathFullyQualified(seed) ? seed : throw new ConfigException($"[trove_guest] engine_datadir_seed '{seed}' is not an absolute path"))
+                : null,
             StateDir = r.String(G, "state_dir", "/opt/trove-guestagent")!,
             TemplatesDir = r.String(G, "templates_dir", "/usr/share/trove-guest/templates")!,
             ReportHealthy = r.Bool(G, "report_healthy", true),

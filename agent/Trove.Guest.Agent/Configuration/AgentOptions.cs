@@ -87,6 +87,14 @@ public sealed record TroveGuestOptions
     /// <summary><c>engine_bind_address</c>.</summary>
     public string EngineBindAddress { get; init; } = "0.0.0.0";
 
+    /// <summary>
+    /// <c>engine_datadir_seed</c>: a datadir the image initialised at build time (the mariadb element runs
+    /// <c>mariadb-install-db</c> in the chroot, natively). prepare copies it into an empty datadir instead of initialising
+    /// one, which under emulation takes most of prepare. Unset, or when the configuration sets an option that is fixed at
+    /// initialisation, prepare runs the install tool.
+    /// </summary>
+    public string? EngineDatadirSeed { get; init; }
+
     /// <summary><c>engine_user</c>: the OS user mariadbd runs as (the process supervisor passes <c>--user</c>).</summary>
     public string EngineUser { get; init; } = "mysql";
 

@@ -94,6 +94,17 @@ public sealed class ConfigTests : IDisposable
             .WithMessage("*[trove_guest] engine_supervisor*'docker' is not one of systemd, process*");
     }
 
+    [Fact]
+    public void The_images_datadir_seed_is_read_and_must_be_an_absolute_path()
+    {
+        var good = Write("seed.conf", GuestInfo + "\ntransport_url = rabbit://h/\n[trove_guest]\nengine_datadir_seed = /usr/lib/trove-guest/seed/mariadb\n");
+        AgentConfigLoader.Load(["--config-file", good]).Guest.EngineDatadirSeed.Should().Be("/usr/lib/trove-guest/seed/mariadb");
+        AgentConfigLoader.Load(["--config-file", Write("none.conf", GuestInfo + "\ntransport_url = rabbit://h/\n")]).Guest.EngineDatadirSeed.Should().BeNull();
+        var bad = Write("bad-seed.conf", GuestInfo + "\ntransport_url = rabbit://h/\n[trove_guest]\nengine_datadir_seed = seed/mariadb\n");
+        FluentActions.Invoking(() => AgentConfigLoader.Load(["--config-file", bad])).Should().Throw<ConfigException>()
+            .WithMessage("*engine_datadir_seed 'seed/mariadb' is not an absolute path*");
+    }
+
     [Theory]
     [InlineData("[DEFAULT]\ndatastore_manager = mysql\ntransport_url = rabbit://h/\n", "guest_id is required")]
     [InlineData("[DEFAULT]\nguest_id = g\ndatastore_manager = cassandra\ntransport_url = rabbit://h/\n", "serves mysql and mariadb")]

@@ -10,7 +10,7 @@ namespace Trove.Guest.Agent.Managers.Mysql;
 /// <c>my.cnf</c> (the control plane's rendered template, verbatim) and <c>conf.d/&lt;group&gt;-&lt;NNN&gt;-&lt;change id&gt;.cnf</c>
 /// override files, <c>20-user</c> for configuration groups and <c>50-system</c> for what the agent itself needs.
 /// </summary>
-public sealed class MysqlConfigFiles(string configDir)
+public sealed partial class MysqlConfigFiles(string configDir)
 {
     public string MyCnf => Path.Combine(configDir, "my.cnf");
     public string ConfD => Path.Combine(configDir, "conf.d");
@@ -51,6 +51,29 @@ public sealed class MysqlConfigFiles(string configDir)
     public bool HasOverride(string group, string changeId) => File.Exists(OverridePath(group, changeId));
 
     private string OverridePath(string group, string changeId) => Path.Combine(ConfD, $"{group}-001-{changeId}.cnf");
+
+    /// <summary>
+    /// The options in <c>my.cnf</c> and <c>conf.d/</c> that only take effect when a datadir is initialised (its page
+    /// size, system tablespace and undo layout, name case): a datadir made elsewhere with other values does not fit them.
+    /// </summary>
+    public IReadOnlyList<string> OptionsFixedAtInitialisation()
+    {
+        var files = new List<string>();
+        if (File.Exists(MyCnf)) files.Add(MyCnf);
+        if (Directory.Exists(ConfD)) files.AddRange(Directory.GetFiles(ConfD, "*.cnf").Order(StringComparer.Ordinal));
+        return files
+            .SelectMany(File.ReadLines)
+            .Select(line => InitialisationOption().Match(line))
+            .Where(m => m.Success)
+            .Select(m => m.Groups["name"].Value.Replace('-', '_'))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(
+        @"^\s*(?:loose[-_])?(?<name>lower[-_]case[-_]table[-_]names|innodb[-_]page[-_]size|innodb[-_]data[-_]file[-_]path|innodb[-_]data[-_]home[-_]dir|innodb[-_]undo[-_]tablespaces|innodb[-_]undo[-_]directory|innodb[-_]log[-_]group[-_]home[-_]dir)\s*(?:=|$)",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex InitialisationOption();
 
     /// <summary>Merges configuration-group overrides into the user override file (update_overrides).</summary>
     public void MergeUserOverrides(JsonObject overrides)

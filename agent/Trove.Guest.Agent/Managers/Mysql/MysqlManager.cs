@@ -195,19 +195,39 @@ public sealed partial class MysqlManager(
             await StartRestoredAsync(ct).ConfigureAwait(false);
             return;
         }
-        if (!Directory.EnumerateFileSystemEntries(DataDir).Any())
-        {
-            logger.LogInformation("Initialising {DataDir}", DataDir);
-            // The same configuration the server starts with (InnoDB log size and friends), else the first start resizes.
-            var defaults = File.Exists(_files.MyCnf) ? $"--defaults-file={_files.MyCnf}" : "--no-defaults";
-            await Tools.RunAsync(InstallDbTool, [defaults, $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
-                "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"], null, ct).ConfigureAwait(false);
-        }
+        if (!Directory.EnumerateFileSystemEntries(DataDir).Any()) await InitialiseDatadirAsync(ct).ConfigureAwait(false);
         if (options.Guest.EngineUser != "root")
             await Tools.RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", DataDir], null, ct).ConfigureAwait(false);
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A new, empty datadir: a copy of the image's seed (<c>engine_datadir_seed</c>, made at build time with the same
+    /// install options as below) when there is one and the configuration sets nothing that is fixed at initialisation;
+    /// otherwise the install tool, here. The seed's InnoDB redo log is small: the first start resizes it to the
+    /// configured size (MariaDB 10.11 does that at start-up).
+    /// </summary>
+    private async Task InitialiseDatadirAsync(CancellationToken ct)
+    {
+        if (options.Guest.EngineDatadirSeed is { } seed && Directory.Exists(seed) && Directory.EnumerateFileSystemEntries(seed).Any())
+        {
+            var fixedOptions = _files.OptionsFixedAtInitialisation();
+            if (fixedOptions.Count == 0)
+            {
+                logger.LogInformation("Initialising {DataDir} from the image's seed {Seed}", DataDir, seed);
+                await Tools.RunAsync("cp", ["-a", "--", Path.Combine(seed, "."), DataDir], null, ct).ConfigureAwait(false);
+                return;
+            }
+            logger.LogInformation("Not using the image's seed {Seed}: the configuration sets {Options}, fixed when a datadir is initialised",
+                seed, string.Join(", ", fixedOptions));
+        }
+        logger.LogInformation("Initialising {DataDir}", DataDir);
+        // The same configuration the server starts with (InnoDB log size and friends), else the first start resizes.
+        var defaults = File.Exists(_files.MyCnf) ? $"--defaults-file={_files.MyCnf}" : "--no-defaults";
+        await Tools.RunAsync(InstallDbTool, [defaults, $"--datadir={DataDir}", $"--user={options.Guest.EngineUser}",
+            "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"], null, ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -154,7 +154,14 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
     /// </summary>
     private async Task GuestTimelineAsync(string server, int run)
     {
-        var shell = GuestShell.For(controller.ComputeRoot, new QemuServerLayout(server));
+        var layout = new QemuServerLayout(server);
+        // As trove-guest ssh does: the keys of the first block on its console (the controller pins them lazily).
+        if (!QemuComputeDriver.PinHostKeys(layout))
+        {
+            await Console.Error.WriteLineAsync($"---- guest timeline, ours {run}: no host key on its console ----");
+            return;
+        }
+        var shell = GuestShell.For(controller.ComputeRoot, layout);
         var result = await shell.RunAsync(
             "for u in multi-user.target trove-guest-firstboot.service trove-guest-agent.service mariadb.service; do " +
             "echo \"$u active after $(systemctl show -p ActiveEnterTimestampMonotonic --value $u) us\"; done; " +

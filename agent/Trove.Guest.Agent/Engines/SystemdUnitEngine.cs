@@ -8,6 +8,9 @@ namespace Trove.Guest.Agent.Engines;
 /// <summary>
 /// Drives the engine's systemd unit (<c>[trove_guest] engine_unit</c>). Stopping also disables the unit, and starting
 /// enables it, so a database stopped on request stays stopped across a VM reboot, as Trove's resize flow expects.
+/// Enabling and disabling use <c>--no-reload</c>: the symlinks are what the next boot reads, and the unit is started or
+/// stopped explicitly here, so systemd need not reload its whole configuration (every generator again), which took
+/// about 20 s each time in a guest under emulation.
 /// </summary>
 public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitEngine> logger) : IDatabaseEngine
 {
@@ -25,9 +28,9 @@ public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitE
         };
     }
 
-    public Task StartAsync(CancellationToken ct) => SystemctlAsync(ct, "enable", "--now", Unit);
+    public Task StartAsync(CancellationToken ct) => SystemctlAsync(ct, "enable", "--no-reload", "--now", Unit);
 
-    public Task StopAsync(CancellationToken ct) => SystemctlAsync(ct, "disable", "--now", Unit);
+    public Task StopAsync(CancellationToken ct) => SystemctlAsync(ct, "disable", "--no-reload", "--now", Unit);
 
     private async Task SystemctlAsync(CancellationToken ct, params string[] args)
     {

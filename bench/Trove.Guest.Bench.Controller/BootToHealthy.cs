@@ -14,8 +14,8 @@ namespace Trove.Guest.Bench.Controller;
 /// Boot benchmark (<c>bench/guest-boot.sh</c>): our mariadb image under qemu (TCG here), one run after the other:
 /// <list type="bullet">
 /// <item>bare: the same image booted by qemu with the same machine (1 vCPU, the flavor's memory, BIOS, virtio disks and
-/// NIC, restricted user networking) and a config drive holding only an SSH key (no control plane files: the agent waits,
-/// ordered after multi-user.target, so it holds nothing). Timed from qemu's start to systemd's activation of
+/// NIC, restricted user networking) and a config drive holding only an SSH key (no control plane files: the agent keeps
+/// restarting, and multi-user.target does not wait for it since its unit has no default dependencies). Timed from qemu's start to systemd's activation of
 /// multi-user.target: the kernel's start on the host clock (the earliest "printed minus printk time" of its console
 /// lines) plus <c>ActiveEnterTimestampMonotonic</c> of multi-user.target, read over SSH (the serial console stops showing
 /// systemd's status once its getty runs, so the console cannot tell);</item>

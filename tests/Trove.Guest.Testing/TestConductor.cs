@@ -27,7 +27,9 @@ public sealed class TestConductor : IAsyncDisposable
         }
         var endpoint = new RpcEndpoint("1.0");
         foreach (var m in new[] { "heartbeat", "update_backup", "report_root", "notify_end", "notify_exc_info" }) endpoint.Map(m, Record);
-        var server = new RpcServer(new RpcServerOptions { TransportUrl = url, Exchange = exchange, Topic = queue, Server = "conductor" },
+        // One request at a time: the record keeps the order in which the guest sent its casts. With the default 64, two
+        // heartbeats sent milliseconds apart (building, then failed to spawn) were sometimes recorded the other way round.
+        var server = new RpcServer(new RpcServerOptions { TransportUrl = url, Exchange = exchange, Topic = queue, Server = "conductor", MaxConcurrency = 1 },
             new RpcDispatcher([endpoint]), serializer, new TestLogger());
         self = new TestConductor(server);
         await server.StartAsync(CancellationToken.None);

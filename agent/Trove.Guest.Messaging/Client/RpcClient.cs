@@ -135,6 +135,41 @@ public sealed class RpcClient : IAsyncDisposable
         await PublishAsync(target, message, expiration: null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Declares the topic and server queues of an RPC server that may not be running yet, with the attributes its own
+    /// declaration will have, so that a cast published now waits for it instead of being dropped by the exchange. Trove's
+    /// taskmanager does this before it casts <c>prepare</c> to a guest that is still booting (oslo-wire §12).
+    /// </summary>
+    public Task DeclareServerQueuesAsync(string topic, string server, CancellationToken cancellationToken = default) =>
+        OnOwnChannelAsync(async channel =>
+        {
+            await _topology.DeclareTopicQueueAsync(channel, _options.Exchange, topic, cancellationToken).ConfigureAwait(false);
+            await _topology.DeclareTopicQueueAsync(channel, _options.Exchange, OsloTopology.ServerQueue(topic, server), cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>Deletes the topic and server queues of a server that is gone for good (a deleted instance's guest), with what they still hold.</summary>
+    public Task DeleteServerQueuesAsync(string topic, string server, CancellationToken cancellationToken = default) =>
+        OnOwnChannelAsync(async channel =>
+        {
+            foreach (var queue in new[] { topic, OsloTopology.ServerQueue(topic, server) })
+                await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>A channel of its own, so that a refused declaration (406) closes it and not the reply or publish channel.</summary>
+    private async Task OnOwnChannelAsync(Func<IChannel, Task> work, CancellationToken ct)
+    {
+        var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+        try
+        {
+            await work(channel).ConfigureAwait(false);
+            await channel.CloseAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            channel.Dispose();
+        }
+    }
+
     private static JsonObject NewRequest(RpcTarget target, string method, JsonObject? args, JsonObject context, IRpcSerializer serializer)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);

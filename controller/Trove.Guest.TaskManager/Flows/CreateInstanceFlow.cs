@@ -46,8 +46,9 @@ public sealed class CreateInstanceFlow : IInstanceFlow
             await run.BeginAsync("prepare", ct).ConfigureAwait(false);
             if (!alreadyStarted)
             {
-                // A cast to a guest whose queue does not exist yet would be lost: wait until it answers.
-                await env.GuestOf(instance).WaitUntilListeningAsync(TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+                // A cast to a queue that does not exist yet would be lost: declare the guest's queues first, as Trove does, and
+                // the guest finds prepare waiting the moment it listens (polling it with rpc_ping cost up to 2 s per boot).
+                await env.GuestOf(instance).CreateQueuesAsync(ct).ConfigureAwait(false);
                 await env.Instances.SetServiceStatusAsync(instance.Id, InstanceServiceStatus.New, ct).ConfigureAwait(false);
                 var backupInfo = await RestoreInfoAsync(env, run.Payload["backup_id"]?.GetValue<string>(), instance.ProjectId, ct).ConfigureAwait(false);
                 var arguments = FlowSupport.PrepareArguments(FlowSupport.RequireServer(instance), version, flavor.RamMb, run.Payload["databases"] as JsonArray,

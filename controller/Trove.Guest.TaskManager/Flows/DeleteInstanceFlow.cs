@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Trove.Guest.State.Instances;
 
 namespace Trove.Guest.TaskManager.Flows;
@@ -18,7 +19,24 @@ public sealed class DeleteInstanceFlow : IInstanceFlow
             if (FlowSupport.Server(instance) is { } server) await run.Env.Compute.DeleteAsync(server, ct).ConfigureAwait(false);
         }
         await run.BeginAsync("forget", ct).ConfigureAwait(false);
+        await DeleteGuestQueuesAsync(run, instance, ct).ConfigureAwait(false);
         await run.Env.Instances.MarkDeletedAsync(instance.Id, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The guest's queues outlive its server (they are not auto-delete, and the create flow declares them before the guest
+    /// runs). A broker that cannot be reached does not stop the delete: the queues are left behind, with a warning.
+    /// </summary>
+    private static async Task DeleteGuestQueuesAsync(FlowRun run, InstanceRecord instance, CancellationToken ct)
+    {
+        try
+        {
+            await run.Env.GuestOf(instance).DeleteQueuesAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            run.Env.Loggers.CreateLogger<DeleteInstanceFlow>().LogWarning("The queues of instance {InstanceId} were not deleted: {Reason}", instance.Id, e.Message);
+        }
     }
 
     public Task FailAsync(FlowRun run, Exception error, CancellationToken ct) =>

@@ -26,13 +26,24 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
 
     public string InstanceId { get; } = instanceId;
 
-    private RpcTarget Target(string version = "1.0") => new($"guestagent.{InstanceId}", Version: version);
+    private string Topic => $"guestagent.{InstanceId}";
+
+    private RpcTarget Target(string version = "1.0") => new(Topic, Version: version);
 
     private Task<JsonNode?> CallAsync(string method, TimeSpan timeout, CancellationToken ct, JsonObject? args = null) =>
         rpc.CallAsync(Target(), method, args, new RpcCallOptions { Timeout = timeout, Context = (JsonObject)_context.DeepClone(), Serializer = serializer }, ct);
 
     private Task CastAsync(string method, JsonObject? args, JsonObject? context, CancellationToken ct, string version = "1.0") =>
         rpc.CastAsync(Target(version), method, args, context ?? (JsonObject)_context.DeepClone(), serializer, ct);
+
+    /// <summary>
+    /// Declares the guest's topic and server queues before it runs (Trove's <c>_create_guest_queue</c>), so that a cast
+    /// such as prepare waits in its queue for a guest that is still booting; the guest consumes it the moment it listens.
+    /// </summary>
+    public Task CreateQueuesAsync(CancellationToken ct) => rpc.DeclareServerQueuesAsync(Topic, InstanceId, ct);
+
+    /// <summary>Deletes the guest's topic and server queues once its server is gone (what they still hold goes with them).</summary>
+    public Task DeleteQueuesAsync(CancellationToken ct) => rpc.DeleteServerQueuesAsync(Topic, InstanceId, ct);
 
     /// <summary>prepare is a cast (version 1.1); the guest reports its end through the conductor.</summary>
     public Task PrepareAsync(JsonObject arguments, JsonObject? context, CancellationToken ct) => CastAsync("prepare", arguments, context, ct, "1.1");
@@ -60,8 +71,8 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
         CallAsync("unmount_volume", _timeouts.Low, ct, new JsonObject { ["device_path"] = devicePath, ["mount_point"] = mountPoint });
 
     /// <summary>
-    /// Waits until the guest answers rpc_ping: its topic's queue exists, so a cast is no longer lost (Trove declares the
-    /// queue before it starts the server; a guest that starts its own consumer is ready once it answers).
+    /// Waits until the guest answers rpc_ping. A call, unlike a cast to queues made with <see cref="CreateQueuesAsync"/>,
+    /// needs the guest listening: its request expires unanswered otherwise.
     /// </summary>
     public async Task WaitUntilListeningAsync(TimeSpan timeout, CancellationToken ct)
     {

@@ -87,6 +87,10 @@ public sealed partial class SeedSequenceTests(ControllerProcess controller) : IC
         await EventuallyAsync(async () => ((await controller.ApiAsync(HttpMethod.Get, "/instances")).Body!["instances"]!.AsArray().Count).ToString(), "0", 120);
         (await controller.ApiAsync(HttpMethod.Get, $"/instances/{a}")).Status.Should().Be(HttpStatusCode.NotFound);
         Directory.Exists(server.Directory).Should().BeFalse("the server's directory, volume and mount are gone");
+        // The create flow declared each guest's queues before its guest ran; the delete flow removes them again.
+        var queues = (await controller.Broker.CtlAsync("list_queues", "-q", "--no-table-headers", "name")).Split('\n', StringSplitOptions.TrimEntries);
+        foreach (var id in new[] { a, b, c, replicas[0], replicas[1] })
+            queues.Should().NotContain([$"guestagent.{id}", $"guestagent.{id}.{id}"], "a deleted instance's queues go with it");
     }
 
     private async Task EventuallyAsync(Func<Task<string>> probe, string expected, int seconds = 60)

@@ -50,6 +50,36 @@ public sealed class WireCompatibilityTests(BrokerFixture broker)
         py.Output.Should().Contain("\"errors\": 0");
     }
 
+    [Theory]
+    [InlineData("", "trove")]
+    [InlineData("?amqp_durable_queues=true", "trove_durable")]
+    [InlineData("?rabbit_ha_queues=true", "trove_ha")]
+    public async Task Queues_declared_before_the_server_hold_a_cast_for_it_and_are_deleted_after(string options, string exchange)
+    {
+        var url = broker.Url + options;
+        var topic = BrokerFixture.NewTopic("early");
+        await using var client = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = url, Exchange = exchange });
+
+        // Trove's taskmanager declares a guest's queues and casts prepare before the guest runs: the cast must wait.
+        await client.DeclareServerQueuesAsync(topic, "py1");
+        await client.CastAsync(new RpcTarget(topic), "record", new JsonObject { ["value"] = "sent before the server" });
+        (await QueuesAsync(topic)).Keys.Should().BeEquivalentTo([topic, $"{topic}.py1"]);
+
+        // The real oslo server redeclares the same queues (406 if any attribute differed) and gets the cast.
+        await using (var python = await PythonRpcServer.StartAsync(url, topic, "py1", "--exchange", exchange))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!python.Lines.Any(l => l.Contains("\"sent before the server\"")) && DateTime.UtcNow < deadline) await Task.Delay(100);
+            python.Lines.Should().Contain(l => l.Contains("\"sent before the server\""));
+        }
+
+        await client.DeleteServerQueuesAsync(topic, "py1");
+        (await QueuesAsync(topic)).Keys.Should().NotContain([topic, $"{topic}.py1"]);
+        await client.DeleteServerQueuesAsync(topic, "py1");
+        (await client.CallAsync(new RpcTarget(topic), "echo", new JsonObject { ["value"] = 1 }, new RpcCallOptions { Timeout = TimeSpan.FromSeconds(1) })
+            .ContinueWith(t => t.Exception?.InnerException)).Should().BeOfType<MessagingTimeoutException>("the client still works after deleting queues twice");
+    }
+
     [Fact]
     public async Task Requests_carry_olsos_properties_and_body()
     {

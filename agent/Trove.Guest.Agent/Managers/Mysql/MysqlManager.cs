@@ -165,15 +165,14 @@ public sealed partial class MysqlManager(
     private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, MysqlReplication? replica, CancellationToken ct)
     {
         var device = request.DevicePath ?? options.Datastore.DevicePath;
-        if (!string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device)))
-        {
-            await volumes.FormatIfBlankAsync(device, ct).ConfigureAwait(false);
-            await volumes.MountAsync(device, options.Datastore.MountPoint, ct).ConfigureAwait(false);
-        }
+        var volumeReady = !string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device))
+            ? FormatAndMountAsync(device, ct)
+            : Task.CompletedTask;
+        // The engine stops while the volume is formatted: neither needs the other, and each mostly waits on its tool.
+        await Task.WhenAll(volumeReady, engine.StopAsync(ct)).ConfigureAwait(false);
         // Strategy and size are checked on the mounted volume, before anything is downloaded.
         Directory.CreateDirectory(options.Datastore.MountPoint);
         replica?.CheckSnapshot(request.Snapshot, "snapshot");
-        await engine.StopAsync(ct).ConfigureAwait(false);
         Directory.CreateDirectory(DataDir);
         Directory.CreateDirectory(CredentialsDir);
         File.SetUnixFileMode(CredentialsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -201,6 +200,12 @@ public sealed partial class MysqlManager(
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+    }
+
+    private async Task FormatAndMountAsync(string device, CancellationToken ct)
+    {
+        await volumes.FormatIfBlankAsync(device, ct).ConfigureAwait(false);
+        await volumes.MountAsync(device, options.Datastore.MountPoint, ct).ConfigureAwait(false);
     }
 
     /// <summary>

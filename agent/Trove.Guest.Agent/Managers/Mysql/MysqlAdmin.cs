@@ -10,15 +10,22 @@ namespace Trove.Guest.Agent.Managers.Mysql;
 /// literals (<see cref="MysqlNames.Account"/>); passwords are always bound parameters, so no password is ever SQL text.
 /// </summary>
 public sealed class MysqlAdmin(string socketPath, string user, string password, bool isMariaDb, IReadOnlyCollection<string> ignoreDbs,
-    IReadOnlyCollection<string> ignoreUsers)
+    IReadOnlyCollection<string> ignoreUsers, bool pooling = true)
 {
+    /// <summary>
+    /// The database's <c>root@localhost</c> as the OS root user: no password, the server's socket authentication
+    /// (MariaDB's <c>unix_socket</c>, how prepare initialises a datadir) recognises the agent's own uid. Unpooled: it
+    /// serves prepare's few statements, before <c>os_admin</c> exists.
+    /// </summary>
+    public static MysqlAdmin SocketRoot(string socketPath, bool isMariaDb) => new(socketPath, "root", "", isMariaDb, [], [], pooling: false);
+
     private readonly string _connectionString = new MySqlConnectionStringBuilder
     {
         Server = socketPath,
         ConnectionProtocol = MySqlConnectionProtocol.UnixSocket,
         UserID = user,
         Password = password,
-        Pooling = true,
+        Pooling = pooling,
         MaximumPoolSize = 8,
         ConnectionTimeout = 5,
         DefaultCommandTimeout = 60,

@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
-using CliWrap;
-using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.Agent.Backups;
 using Trove.Guest.Agent.Conductor;
@@ -278,26 +275,25 @@ public sealed partial class MysqlManager(
     private static partial System.Text.RegularExpressions.Regex ServerIdLine();
 
     private string InstallDbTool => File.Exists("/usr/bin/mariadb-install-db") ? "/usr/bin/mariadb-install-db" : "mysql_install_db";
-    private static string ClientTool => File.Exists("/usr/bin/mariadb") ? "/usr/bin/mariadb" : "mysql";
 
     /// <summary>
     /// Trove's secure(): a random <c>os_admin@localhost</c> with all privileges, anonymous users and remote root
-    /// removed. It runs as the OS root user over the socket (unix_socket authentication), with the SQL on stdin so the
-    /// generated password never appears in a process's argv.
+    /// removed. It runs as the database's root over the socket (<see cref="MysqlAdmin.SocketRoot"/>), in the agent's own
+    /// connection: no client tool to start, and the generated password is a bound parameter, never in a process's argv.
     /// </summary>
     private async Task SecureAsync(CancellationToken ct)
     {
         var password = NewPassword();
         var account = MysqlNames.Account(OsAdmin, "localhost");
-        // Not in the binary log: os_admin is this server's own (a replica must not gain transactions of its own, and a
-        // source's os_admin must not replace its replicas').
-        var sql = new StringBuilder()
-            .Append("SET SESSION sql_log_bin = 0;\n")
-            .Append($"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
-            .Append($"ALTER USER {account} IDENTIFIED BY {MysqlNames.Literal(password)};\n")
-            .Append($"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION;\n")
-            .Append("FLUSH PRIVILEGES;\n");
-        await Tools.RunAsync(ClientTool, RootClientArgs, sql.ToString(), ct).ConfigureAwait(false);
+        await using (var root = await SocketRoot.OpenSessionAsync(binlog: false, ct).ConfigureAwait(false))
+        {
+            // Not in the binary log (binlog: false): os_admin is this server's own (a replica must not gain transactions
+            // of its own, and a source's os_admin must not replace its replicas').
+            await root.ExecuteAsync($"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", ct, ("@password", password)).ConfigureAwait(false);
+            await root.ExecuteAsync($"ALTER USER {account} IDENTIFIED BY @password", ct, ("@password", password)).ConfigureAwait(false);
+            await root.ExecuteAsync($"GRANT ALL PRIVILEGES ON *.* TO {account} WITH GRANT OPTION", ct).ConfigureAwait(false);
+            await root.ExecuteAsync("FLUSH PRIVILEGES", ct).ConfigureAwait(false);
+        }
 
         var cnf = $"[client]\nuser={OsAdmin}\npassword={password}\n";
         File.WriteAllText(OsAdminCnf + ".tmp", cnf);
@@ -308,14 +304,10 @@ public sealed partial class MysqlManager(
         logger.LogInformation("Secured the installation: os_admin created, anonymous users and remote root removed");
     }
 
-    private string[] RootClientArgs => ["--no-defaults", "--protocol=socket", $"--socket={options.Guest.EngineSocket}", "--user=root", "--batch"];
+    private MysqlAdmin SocketRoot => MysqlAdmin.SocketRoot(options.Guest.EngineSocket, IsMariaDb);
 
-    private async Task<bool> RootQueryOkAsync(CancellationToken ct)
-    {
-        var result = await Cli.Wrap(ClientTool).WithArguments([.. RootClientArgs, "-e", "SELECT 1"])
-            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(ct).ConfigureAwait(false);
-        return result.ExitCode == 0;
-    }
+    /// <summary>The server answers its root over the socket: it accepts connections, and the datadir is one prepare can secure.</summary>
+    private Task<bool> RootQueryOkAsync(CancellationToken ct) => SocketRoot.PingAsync(ct);
 
     private MysqlAdmin NewAdmin(string password) =>
         new(options.Guest.EngineSocket, OsAdmin, password, IsMariaDb, options.Datastore.IgnoreDbs, options.Datastore.IgnoreUsers);

@@ -139,6 +139,9 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
         }
         var server = Path.Combine(controller.ComputeRoot, id[..8]);
         await GuestTimelineAsync(server, run);
+        // The controller's side: how long each step of the create flow took (allocate is the host's work before qemu starts).
+        foreach (var line in controller.Log.Split('\n').Where(l => l.Contains($"create of {id} done", StringComparison.Ordinal)))
+            await Console.Error.WriteLineAsync(line.Trim());
         report(new JsonObject
         {
             ["part"] = "boot", ["run"] = $"ours {run}: POST to first heartbeat and to ACTIVE/HEALTHY", ["instance"] = id,

@@ -155,18 +155,34 @@ public sealed class RpcClient : IAsyncDisposable
                 await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>A channel of its own, so that a refused declaration (406) closes it and not the reply or publish channel.</summary>
+    /// <summary>
+    /// A channel of its own, so that a refused declaration (406) closes it and not the reply or publish channel. A
+    /// connection lost meanwhile is waited out, as a publish waits it out; a refusal is the caller's error.
+    /// </summary>
     private async Task OnOwnChannelAsync(Func<IChannel, Task> work, CancellationToken ct)
     {
-        var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            await work(channel).ConfigureAwait(false);
-            await channel.CloseAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            channel.Dispose();
+            try
+            {
+                var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                try
+                {
+                    await work(channel).ConfigureAwait(false);
+                    await channel.CloseAsync(ct).ConfigureAwait(false);
+                    return;
+                }
+                finally
+                {
+                    channel.Dispose();
+                }
+            }
+            catch (Exception e) when (BrokerErrors.IsConnectionLoss(e) && !BrokerErrors.IsRefusal(e) && !ct.IsCancellationRequested)
+            {
+                var delay = _topology.Options.ReconnectDelay(Math.Min(attempt, 30));
+                _logger.LogWarning("Queue declaration or deletion failed ({Reason}); retrying in {Delay} s", e.Message, delay.TotalSeconds);
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+            }
         }
     }
 

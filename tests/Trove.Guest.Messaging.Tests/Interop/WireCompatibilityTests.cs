@@ -81,6 +81,29 @@ public sealed class WireCompatibilityTests(BrokerFixture broker)
     }
 
     [Fact]
+    public async Task A_refused_queue_declaration_fails_at_once_and_leaves_the_client_working()
+    {
+        var topic = BrokerFixture.NewTopic("refused");
+        await using var durable = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = broker.Url + "?amqp_durable_queues=true", Exchange = "trove_durable" });
+        await using var transient = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = broker.Url, Exchange = "trove" });
+        await durable.DeclareServerQueuesAsync(topic, "s1");
+
+        // The same queues with other attributes: the broker answers 406, and asking again would not change that.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var act = () => transient.DeclareServerQueuesAsync(topic, "s1");
+        (await act.Should().ThrowAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>()).Which.ShutdownReason!.ReplyCode.Should().Be(406);
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "a refusal is not retried like a lost connection");
+
+        // Only the declaring channel closed: the client still publishes and declares, and deleting the queues works.
+        await transient.CastAsync(new RpcTarget(topic), "record", new JsonObject { ["value"] = "after the refusal" });
+        await transient.DeclareServerQueuesAsync(topic + "-other", "s1");
+        await transient.DeleteServerQueuesAsync(topic + "-other", "s1");
+        (await QueuesAsync(topic)).Keys.Should().Contain(topic);
+        await durable.DeleteServerQueuesAsync(topic, "s1");
+        (await QueuesAsync(topic)).Keys.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Requests_carry_olsos_properties_and_body()
     {
         var topic = BrokerFixture.NewTopic("props");

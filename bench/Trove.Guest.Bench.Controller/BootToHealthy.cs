@@ -166,9 +166,9 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
         }
         var shell = GuestShell.For(controller.ComputeRoot, layout);
         var result = await shell.RunAsync(
-            "for u in multi-user.target trove-guest-firstboot.service trove-guest-agent.service mariadb.service; do " +
+            "for u in multi-user.target trove-guest-firstboot.service trove-guest-hostkeys.service trove-guest-agent.service mariadb.service; do " +
             "echo \"$u active after $(systemctl show -p ActiveEnterTimestampMonotonic --value $u) us\"; done; " +
-            "journalctl -b -o short-monotonic --no-pager -u trove-guest-agent -u mariadb -u trove-guest-firstboot",
+            "journalctl -b -o short-monotonic --no-pager -u trove-guest-agent -u mariadb -u trove-guest-firstboot -u trove-guest-hostkeys",
             DateTimeOffset.UtcNow.AddMinutes(2), CancellationToken.None);
         await Console.Error.WriteLineAsync($"---- guest timeline, ours {run} (exit {result.ExitCode}) ----\n{result.StandardOutput}{result.StandardError}");
     }

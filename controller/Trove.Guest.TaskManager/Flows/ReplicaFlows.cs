@@ -55,7 +55,8 @@ public sealed class CreateReplicasFlow : IInstanceFlow
         }
 
         await run.BeginAsync("replicate", ct).ConfigureAwait(false);
-        foreach (var replica in newReplicas) await replica.Guest.WaitUntilListeningAsync(TimeSpan.FromMinutes(5), ct).ConfigureAwait(false);
+        // The replicas boot while the source takes its snapshot: their queues, declared now, hold prepare until they listen.
+        foreach (var replica in newReplicas) await replica.Guest.CreateQueuesAsync(ct).ConfigureAwait(false);
         var backupId = run.Payload["snapshot_backup_id"]!.GetValue<string>();
         var context = await run.ContextAsync(FlowSupport.NewRequestId(), "trove.common.notification.DBaaSInstanceCreate", source.ProjectId, objectStore: true, ct)
             .ConfigureAwait(false);

@@ -70,28 +70,6 @@ public sealed class GuestClient(RpcClient rpc, string instanceId, GuestTimeouts?
     public Task UnmountVolumeAsync(string? devicePath, string? mountPoint, CancellationToken ct) =>
         CallAsync("unmount_volume", _timeouts.Low, ct, new JsonObject { ["device_path"] = devicePath, ["mount_point"] = mountPoint });
 
-    /// <summary>
-    /// Waits until the guest answers rpc_ping. A call, unlike a cast to queues made with <see cref="CreateQueuesAsync"/>,
-    /// needs the guest listening: its request expires unanswered otherwise.
-    /// </summary>
-    public async Task WaitUntilListeningAsync(TimeSpan timeout, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                var reply = await rpc.CallAsync(Target(), "rpc_ping", null,
-                    new RpcCallOptions { Timeout = TimeSpan.FromSeconds(2), Context = (JsonObject)_context.DeepClone(), Serializer = serializer }, ct).ConfigureAwait(false);
-                if (reply is JsonValue v && v.GetValueKind() == JsonValueKind.True) return;
-            }
-            catch (MessagingTimeoutException) when (DateTime.UtcNow < deadline)
-            {
-            }
-            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the guest of {InstanceId} did not answer rpc_ping within {timeout.TotalSeconds:0} s");
-        }
-    }
-
     public async Task<JsonObject> GetFilesystemStatsAsync(string? path, CancellationToken ct) =>
         await CallAsync("get_filesystem_stats", _timeouts.Low, ct, new JsonObject { ["fs_path"] = path }).ConfigureAwait(false) as JsonObject ?? [];
 

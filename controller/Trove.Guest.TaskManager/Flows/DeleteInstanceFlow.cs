@@ -23,17 +23,23 @@ public sealed class DeleteInstanceFlow : IInstanceFlow
         await run.Env.Instances.MarkDeletedAsync(instance.Id, ct).ConfigureAwait(false);
     }
 
+    /// <summary>How long the delete waits for a broker that is away (the client waits out a lost connection) before it leaves the queues.</summary>
+    private static readonly TimeSpan QueueDeleteWait = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// The guest's queues outlive its server (they are not auto-delete, and the create flow declares them before the guest
-    /// runs). A broker that cannot be reached does not stop the delete: the queues are left behind, with a warning.
+    /// runs). A broker that cannot be reached within <see cref="QueueDeleteWait"/> does not stop the delete: the queues
+    /// are left behind, with a warning.
     /// </summary>
     private static async Task DeleteGuestQueuesAsync(FlowRun run, InstanceRecord instance, CancellationToken ct)
     {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(QueueDeleteWait);
         try
         {
-            await run.Env.GuestOf(instance).DeleteQueuesAsync(ct).ConfigureAwait(false);
+            await run.Env.GuestOf(instance).DeleteQueuesAsync(wait.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             run.Env.Loggers.CreateLogger<DeleteInstanceFlow>().LogWarning("The queues of instance {InstanceId} were not deleted: {Reason}", instance.Id, e.Message);
         }

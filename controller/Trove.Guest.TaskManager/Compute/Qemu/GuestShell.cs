@@ -116,7 +116,10 @@ public sealed class GuestShell
             catch (Exception e) when (!ct.IsCancellationRequested && IsGuestNotUpYet(e))
             {
                 client.Dispose();
-                last = e;
+                // A last attempt that the deadline cut short times out before the guest could answer at all: the failure
+                // before it (refused, reset) says more about the guest.
+                var cutShort = timeout < ConnectTimeout && e is Renci.SshNet.Common.SshOperationTimeoutException or OperationCanceledException;
+                if (last is null || !cutShort) last = e;
             }
             catch
             {

@@ -53,14 +53,34 @@ public sealed class DatadirSeedTests(BrokerFixture broker) : IDisposable
         (await agent.SqlAsync("SELECT @@lower_case_table_names")).Trim().Should().Be("1");
     }
 
-    private async Task<string> SeedAsync()
+    [Fact]
+    public async Task Secure_removes_the_anonymous_and_remote_root_accounts_a_datadir_comes_with()
+    {
+        // A seed made without --skip-test-db has anonymous accounts; one with root@'%' stands for a datadir that
+        // another tool initialised. Prepare's secure step leaves neither.
+        var seed = await SeedAsync(testDb: true);
+        await CliWrap.Cli.Wrap("mariadbd").WithArguments(["--no-defaults", "--bootstrap", $"--datadir={seed}", "--user=root", "--skip-networking", "--log-warnings=0"])
+            .WithStandardInputPipe(PipeSource.FromString("INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'root', '{\"access\":0}');\n"))
+            .ExecuteAsync();
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url, configure: o => o with { Guest = o.Guest with { EngineDatadirSeed = seed } });
+
+        await agent.PrepareAsync();
+
+        agent.Conductor.Statuses.Should().Contain(ServiceStatus.Healthy);
+        agent.LogText.Should().Contain("from the image's seed");
+        var accounts = await agent.SqlAsync("SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1");
+        accounts.Should().Contain("os_admin@localhost").And.Contain("root@localhost");
+        accounts.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().NotContain(a => a.StartsWith('@') || (a.StartsWith("root@") && a != "root@localhost"),
+            "secure drops anonymous accounts and every root that is not local: {0}", accounts);
+    }
+
+    private async Task<string> SeedAsync(bool testDb = false)
     {
         var scratch = Directory.CreateTempSubdirectory("tga-seed-").FullName;
         _scratch.Add(scratch);
         var seed = Path.Combine(scratch, "mariadb");
-        await CliWrap.Cli.Wrap("mariadb-install-db").WithArguments([
-            "--no-defaults", $"--datadir={seed}", "--user=root", "--auth-root-authentication-method=socket",
-            "--skip-test-db", "--skip-name-resolve", "--innodb-log-file-size=4M"]).ExecuteAsync();
+        string[] options = ["--no-defaults", $"--datadir={seed}", "--user=root", "--auth-root-authentication-method=socket", "--skip-name-resolve", "--innodb-log-file-size=4M"];
+        await CliWrap.Cli.Wrap("mariadb-install-db").WithArguments(testDb ? options : [.. options, "--skip-test-db"]).ExecuteAsync();
         Directory.CreateDirectory(Path.Combine(seed, Marker));
         return seed;
     }

@@ -286,16 +286,6 @@ public sealed class MysqlAdmin(string socketPath, string user, string password, 
         return await UserDatabasesAsync(c, name, host, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Trove's secure() clean-up: anonymous accounts and every root account that is not local.</summary>
-    public async Task RemoveAnonymousAndRemoteRootAsync(CancellationToken ct)
-    {
-        await using var c = await OpenAsync(ct).ConfigureAwait(false);
-        var accounts = await QueryAsync(c, "SELECT User, Host FROM mysql.user WHERE User = '' OR (User = 'root' AND Host != 'localhost')", ct).ConfigureAwait(false);
-        foreach (var row in accounts)
-            await ExecAsync(c, null, $"DROP USER {MysqlNames.Account(row[0]!, row[1]!)}", ct).ConfigureAwait(false);
-        await ExecAsync(c, null, "FLUSH PRIVILEGES", ct).ConfigureAwait(false);
-    }
-
     /// <summary><c>SET GLOBAL name = value</c>; the name and the SQL literal are checked by the caller.</summary>
     public async Task SetGlobalAsync(string name, string sqlValue, CancellationToken ct)
     {

@@ -25,12 +25,28 @@ public sealed class VolumeManager(AgentOptions options, ILogger<VolumeManager> l
     /// <summary>Formats <paramref name="device"/> with <c>volume_fstype</c> unless it already holds a file system.</summary>
     public async Task FormatIfBlankAsync(string device, CancellationToken ct)
     {
-        var probe = await RunAsync("blkid", ["-o", "value", "-s", "TYPE", device], ct, check: false).ConfigureAwait(false);
-        if (probe.ExitCode == 0 && probe.StandardOutput.Trim().Length > 0) return;
+        if (!await StartsWithZerosAsync(device, ct).ConfigureAwait(false))
+        {
+            var probe = await RunAsync("blkid", ["-o", "value", "-s", "TYPE", device], ct, check: false).ConfigureAwait(false);
+            if (probe.ExitCode == 0 && probe.StandardOutput.Trim().Length > 0) return;
+        }
         logger.LogInformation("Formatting {Device} as {Type}", device, options.VolumeFstype);
         string[] args = ["-t", options.VolumeFstype, .. options.FormatOptions.Split(' ', StringSplitOptions.RemoveEmptyEntries), "-F", device];
         if (!options.VolumeFstype.StartsWith("ext", StringComparison.Ordinal)) args = ["-t", options.VolumeFstype, device];
         await RunAsync("mkfs", args, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// True when the device's first MiB is all zeros, as a new volume is. File systems, partition tables and LUKS keep
+    /// the signatures blkid looks for in that range (md's 0.90 and 1.0 superblocks sit at the end, but such a member
+    /// starts with the array's own data), so blkid, a process to start, is asked only otherwise.
+    /// </summary>
+    private static async Task<bool> StartsWithZerosAsync(string device, CancellationToken ct)
+    {
+        var buffer = new byte[1024 * 1024];
+        await using var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+        return read > 0 && !buffer.AsSpan(0, read).ContainsAnyExcept((byte)0);
     }
 
     public async Task MountAsync(string device, string mountPoint, CancellationToken ct)

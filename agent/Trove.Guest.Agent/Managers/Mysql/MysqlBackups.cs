@@ -235,8 +235,7 @@ public sealed class MysqlBackups(AgentOptions options, ConductorClient conductor
                 await PrepareAsync(staging, i == 0 ? null : target, final: i == chain.Count - 1, ct).ConfigureAwait(false);
                 if (i > 0) Tools.TryDeleteDirectory(target);
             }
-            if (options.Guest.EngineUser != "root")
-                await Tools.RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", staging], null, ct).ConfigureAwait(false);
+            if (options.Guest.EngineUser != "root") FileOwner.Set(staging, options.Guest.EngineUser, recursive: true);
             Tools.TryDeleteDirectory(DataDir);
             Directory.Move(staging, DataDir);
             logger.LogInformation("Backup {BackupId} restored into {DataDir}", request.Id, DataDir);

@@ -192,8 +192,7 @@ public sealed partial class MysqlManager(
             return;
         }
         if (!Directory.EnumerateFileSystemEntries(DataDir).Any()) await InitialiseDatadirAsync(ct).ConfigureAwait(false);
-        if (options.Guest.EngineUser != "root")
-            await Tools.RunAsync("chown", ["-R", $"{options.Guest.EngineUser}:", DataDir], null, ct).ConfigureAwait(false);
+        if (options.Guest.EngineUser != "root") FileOwner.Set(DataDir, options.Guest.EngineUser, recursive: true);
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
@@ -244,7 +243,7 @@ public sealed partial class MysqlManager(
         var init = Path.Combine(TmpDir, "restore-init.sql");
         await File.WriteAllTextAsync(init, "SET SESSION sql_log_bin = 0;\nALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;\nFLUSH PRIVILEGES;\n", ct).ConfigureAwait(false);
         File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-        if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", init], null, ct).ConfigureAwait(false);
+        if (options.Guest.EngineUser != "root") FileOwner.Set(init, options.Guest.EngineUser);
         _files.WriteOverride("40-restore", "init", new Dictionary<string, string> { ["init-file"] = init });
         try
         {
@@ -263,7 +262,7 @@ public sealed partial class MysqlManager(
     private async Task WriteSystemOverridesAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(TmpDir);
-        if (options.Guest.EngineUser != "root") await Tools.RunAsync("chown", [$"{options.Guest.EngineUser}:", TmpDir], null, ct).ConfigureAwait(false);
+        if (options.Guest.EngineUser != "root") FileOwner.Set(TmpDir, options.Guest.EngineUser);
         var system = new Dictionary<string, string> { ["datadir"] = DataDir, ["tmpdir"] = TmpDir };
         // Replication needs a server id of its own on every instance; Trove's templates render one, others may not.
         if (!File.Exists(_files.MyCnf) || !ServerIdLine().IsMatch(File.ReadAllText(_files.MyCnf)))

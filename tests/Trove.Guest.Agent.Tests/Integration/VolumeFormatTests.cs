@@ -1,0 +1,80 @@
+using CliWrap;
+using CliWrap.Buffered;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Volumes;
+using Trove.Guest.Testing;
+
+namespace Trove.Guest.Agent.Tests.Integration;
+
+/// <summary>
+/// Prepare formats a volume only when it holds no file system: a new (all-zero) volume is formatted without asking
+/// blkid, anything else is formatted only when the real blkid finds nothing on it, and data on a volume is never lost.
+/// </summary>
+public sealed class VolumeFormatTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tgv-").FullName;
+    private readonly TestLogger _log = new();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private VolumeManager Volumes()
+    {
+        var options = new AgentOptions
+        {
+            GuestId = Guid.NewGuid().ToString(), DatastoreManager = "mariadb", TransportUrl = "rabbit://127.0.0.1/",
+            VolumeFstype = "ext4", Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
+        };
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new TestLoggerProvider(_log)));
+        return new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
+    }
+
+    private string Device(long size)
+    {
+        var path = Path.Combine(_dir, $"vol-{Guid.NewGuid():N}.img");
+        using var f = File.Create(path);
+        f.SetLength(size);
+        return path;
+    }
+
+    private static async Task<string> FsUuidAsync(string device) =>
+        (await Cli.Wrap("blkid").WithArguments(["-o", "value", "-s", "UUID", device]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync()).StandardOutput.Trim();
+
+    [Fact]
+    public async Task A_new_volume_is_formatted()
+    {
+        var device = Device(64L * 1024 * 1024);
+        await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
+        (await Cli.Wrap("blkid").WithArguments(["-o", "value", "-s", "TYPE", device]).ExecuteBufferedAsync()).StandardOutput.Trim().Should().Be("ext4");
+        _log.Lines.Should().Contain(l => l.Contains("Formatting"));
+    }
+
+    [Fact]
+    public async Task A_volume_that_holds_a_file_system_is_kept_as_it_is()
+    {
+        var device = Device(64L * 1024 * 1024);
+        await Cli.Wrap("mkfs.ext4").WithArguments(["-q", "-F", device]).ExecuteAsync();
+        var uuid = await FsUuidAsync(device);
+        uuid.Should().NotBeEmpty();
+
+        await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
+
+        (await FsUuidAsync(device)).Should().Be(uuid, "the file system (and its data) is not made again");
+        _log.Lines.Should().NotContain(l => l.Contains("Formatting"));
+    }
+
+    [Fact]
+    public async Task A_volume_with_data_but_no_file_system_blkid_knows_is_formatted()
+    {
+        var device = Device(64L * 1024 * 1024);
+        await using (var f = File.OpenWrite(device))
+        {
+            f.Position = 512 * 1024;
+            f.Write("not a file system"u8);
+        }
+        await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
+        (await FsUuidAsync(device)).Should().NotBeEmpty();
+        _log.Lines.Should().Contain(l => l.Contains("Formatting"));
+    }
+}

@@ -24,28 +24,11 @@ configuration = JournaldEnvironment.IsJournalAvailable()
         outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3} {SourceContext}: {Message:lj}{NewLine}{Exception}");
 var logger = configuration.CreateLogger();
 
-// The host is built before the configuration is read, so that its start-up overlaps the wait for the config drive
-// (--config-ready-file); AgentOptions is resolved only when the host starts, after the read below.
-AgentOptions? options = null;
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-// The agent speaks sd_notify itself (READY once it consumes from its topic, WATCHDOG, STOPPING): the notifier is a
-// no-op unless systemd set NOTIFY_SOCKET, so the same binary runs under systemd, in a test or in a shell.
-builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
-builder.Services.AddSerilog(logger, dispose: true);
-builder.Services.AddSingleton(_ => options ?? throw new InvalidOperationException("the configuration has not been read"));
-builder.Services.AddHostedService<AgentService>();
-using var host = builder.Build();
-// The notifier has read NOTIFY_SOCKET; the engine's tools that the agent starts (mariadb-install-db's mariadbd, which
-// speaks sd_notify too) must not inherit it, or systemd logs every one of their messages as refused (NotifyAccess=main).
-_ = host.Services.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>();
-Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
-
+AgentOptions options;
 try
 {
     using var factory = new Serilog.Extensions.Logging.SerilogLoggerFactory(logger);
-    var configLogger = factory.CreateLogger("Trove.Guest.Agent.Configuration");
-    await ConfigReadyGate.WaitAsync(AgentConfigLoader.ReadyFile(args), configLogger, CancellationToken.None);
-    options = AgentConfigLoader.Load(args, configLogger);
+    options = AgentConfigLoader.Load(args, factory.CreateLogger("Trove.Guest.Agent.Configuration"));
 }
 catch (ConfigException e)
 {
@@ -54,5 +37,17 @@ catch (ConfigException e)
     return ExConfig;
 }
 
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
+// The agent speaks sd_notify itself (READY once it consumes from its topic, WATCHDOG, STOPPING): the notifier is a
+// no-op unless systemd set NOTIFY_SOCKET, so the same binary runs under systemd, in a test or in a shell.
+builder.Services.AddSingleton<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier, Microsoft.Extensions.Hosting.Systemd.SystemdNotifier>();
+builder.Services.AddSerilog(logger, dispose: true);
+builder.Services.AddSingleton(options);
+builder.Services.AddHostedService<AgentService>();
+using var host = builder.Build();
+// The notifier has read NOTIFY_SOCKET; the engine's tools that the agent starts (mariadb-install-db's mariadbd, which
+// speaks sd_notify too) must not inherit it, or systemd logs every one of their messages as refused (NotifyAccess=main).
+_ = host.Services.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>();
+Environment.SetEnvironmentVariable("NOTIFY_SOCKET", null);
 await host.RunAsync();
 return 0;

@@ -32,22 +32,6 @@ public static class AgentConfigLoader
         return files;
     }
 
-    /// <summary>
-    /// <c>--config-ready-file PATH</c> (ours; trove-guestagent has none): the configuration is read only once PATH
-    /// exists. The image's unit passes the file that its config-drive step writes when it is done, so that the agent
-    /// can start beside that step instead of after it (<see cref="ConfigReadyGate"/>).
-    /// </summary>
-    public static string? ReadyFile(string[] args)
-    {
-        string? ready = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var (name, value) = Split(args, ref i);
-            if (name == "--config-ready-file") ready = value is { Length: > 0 } ? value : throw new ConfigException("--config-ready-file needs a path");
-        }
-        return ready;
-    }
-
     private static (string Name, string? Value) Split(string[] args, ref int i)
     {
         var arg = args[i];

@@ -159,32 +159,20 @@ public sealed class RpcClient : IAsyncDisposable
     /// A channel of its own, so that a refused declaration (406) closes it and not the reply or publish channel. A
     /// connection lost meanwhile is waited out, as a publish waits it out; a refusal is the caller's error.
     /// </summary>
-    private async Task OnOwnChannelAsync(Func<IChannel, Task> work, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
+    private Task OnOwnChannelAsync(Func<IChannel, Task> work, CancellationToken ct) =>
+        BrokerRetry.UntilDoneAsync(async () =>
         {
+            var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
             try
             {
-                var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
-                try
-                {
-                    await work(channel).ConfigureAwait(false);
-                    await channel.CloseAsync(ct).ConfigureAwait(false);
-                    return;
-                }
-                finally
-                {
-                    channel.Dispose();
-                }
+                await work(channel).ConfigureAwait(false);
+                await channel.CloseAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (BrokerErrors.IsConnectionLoss(e) && !BrokerErrors.IsRefusal(e) && !ct.IsCancellationRequested)
+            finally
             {
-                var delay = _topology.Options.ReconnectDelay(Math.Min(attempt, 30));
-                _logger.LogWarning("Queue declaration or deletion failed ({Reason}); retrying in {Delay} s", e.Message, delay.TotalSeconds);
-                await Task.Delay(delay, ct).ConfigureAwait(false);
+                channel.Dispose();
             }
-        }
-    }
+        }, e => BrokerErrors.IsConnectionLoss(e) && !BrokerErrors.IsRefusal(e), "Queue declaration or deletion", _topology.Options, _logger, ct);
 
     private static JsonObject NewRequest(RpcTarget target, string method, JsonObject? args, JsonObject context, IRpcSerializer serializer)
     {

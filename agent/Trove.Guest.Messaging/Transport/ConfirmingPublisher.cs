@@ -44,28 +44,18 @@ public sealed class ConfirmingPublisher : IAsyncDisposable
         Expiration = expiration,
     };
 
-    public async Task PublishAsync(string exchange, string routingKey, bool mandatory, byte[] body, string? expiration, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
+    public Task PublishAsync(string exchange, string routingKey, bool mandatory, byte[] body, string? expiration, CancellationToken ct) =>
+        BrokerRetry.UntilDoneAsync(async () =>
         {
             try
             {
                 await _channel.BasicPublishAsync(exchange, routingKey, mandatory, NewProperties(expiration), body, ct).ConfigureAwait(false);
-                return;
             }
             catch (PublishException e) when (e.IsReturn)
             {
                 throw new UnroutableMessageException(exchange, routingKey);
             }
-            catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested)
-            {
-                var delay = _options.ReconnectDelay(Math.Min(attempt, 30));
-                _logger.LogWarning("Publish to {Exchange}/{RoutingKey} failed ({Reason}); retrying in {Delay} s",
-                    exchange, routingKey, e.Message, delay.TotalSeconds);
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-            }
-        }
-    }
+        }, IsTransient, $"Publish to {exchange}/{routingKey}", _options, _logger, ct);
 
     private static bool IsTransient(Exception e) =>
         e is PublishException || BrokerErrors.IsConnectionLoss(e);

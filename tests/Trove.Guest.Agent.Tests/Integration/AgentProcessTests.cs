@@ -85,45 +85,6 @@ public sealed class AgentProcessTests(BrokerFixture broker) : IDisposable
         stderr.Should().Contain("trove-guestagent.conf").And.Contain("[DEFAULT] report_interval").And.Contain("not an integer");
     }
 
-    [Fact]
-    public async Task With_a_config_ready_file_the_agent_waits_for_it_before_reading_its_configuration()
-    {
-        // As in the image: the agent starts beside the config-drive step, before the control plane's files are there.
-        var conf = Path.Combine(_dir, "conf.d");
-        Directory.CreateDirectory(conf);
-        var ready = Path.Combine(_dir, "config-applied");
-        var notify = Path.Combine(_dir, "notify.sock");
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(notify));
-        var psi = new ProcessStartInfo(Agent) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--config-dir", conf, "--config-ready-file", ready }) psi.ArgumentList.Add(arg);
-        psi.Environment["NOTIFY_SOCKET"] = notify;
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            // Without the ready file, an empty configuration folder is not an error (it would be exit 78 otherwise).
-            (await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(t => t.IsCompletedSuccessfully))
-                .Should().BeFalse("the agent waits for the ready file instead of reading an empty configuration");
-
-            var id = Guid.NewGuid().ToString();
-            WriteConfig(id);
-            await File.WriteAllTextAsync(ready, "");
-            string message;
-            do message = await ReceiveAsync(socket, TimeSpan.FromSeconds(30));
-            while (!message.Contains("READY=1"));
-            var queues = await broker.Broker.CtlAsync("list_queues", "-q", "--no-table-headers", "name", "consumers");
-            queues.Split('\n').Should().Contain($"guestagent.{id}\t1", "the configuration written before the ready file was read");
-        }
-        finally
-        {
-            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString()])) await term.WaitForExitAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        process.ExitCode.Should().Be(0);
-        (await stderr).Should().Contain("Waiting for").And.Contain(ready);
-    }
-
     private static async Task<string> ReceiveAsync(Socket socket, TimeSpan timeout)
     {
         var buffer = new byte[4096];

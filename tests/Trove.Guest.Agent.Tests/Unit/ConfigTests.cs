@@ -127,16 +127,6 @@ public sealed class ConfigTests : IDisposable
     }
 
     [Fact]
-    public void The_config_ready_file_is_read_from_either_form_and_needs_a_path()
-    {
-        AgentConfigLoader.ReadyFile(["--config-dir", "/etc/trove/conf.d"]).Should().BeNull();
-        AgentConfigLoader.ReadyFile(["--config-dir", "/etc/trove/conf.d", "--config-ready-file", "/run/ready"]).Should().Be("/run/ready");
-        AgentConfigLoader.ReadyFile(["--config-ready-file=/run/ready", "--config-dir", "/etc/trove/conf.d"]).Should().Be("/run/ready");
-        FluentActions.Invoking(() => AgentConfigLoader.ReadyFile(["--config-ready-file"])).Should().Throw<ConfigException>().WithMessage("*needs a path*");
-        FluentActions.Invoking(() => AgentConfigLoader.ReadyFile(["--config-ready-file="])).Should().Throw<ConfigException>().WithMessage("*needs a path*");
-    }
-
-    [Fact]
     public void Continuation_lines_extend_a_value()
     {
         var path = Write("c.conf", GuestInfo + "\ntransport_url = rabbit://h/\n[mariadb]\nignore_dbs = mysql,\n    information_schema\n");

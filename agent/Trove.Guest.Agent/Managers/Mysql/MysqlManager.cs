@@ -44,6 +44,7 @@ public sealed partial class MysqlManager(
     private readonly ConfigurationRules? _rules = LoadRules(options, logger);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private MysqlAdmin? _admin;
+    private MysqlAdmin? _socketRoot;
     private MysqlGuestLogs? _guestLogs;
     private volatile bool _restartRequired;
     private volatile string? _replicationFailure;
@@ -161,6 +162,7 @@ public sealed partial class MysqlManager(
 
     private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, MysqlReplication? replica, CancellationToken ct)
     {
+        PrefetchEngineFiles(withSeed: request.Restore is null);
         var device = request.DevicePath ?? options.Datastore.DevicePath;
         var volumeReady = !string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device))
             ? FormatAndMountAsync(device, ct)
@@ -196,6 +198,16 @@ public sealed partial class MysqlManager(
         File.Delete(StoppedMarker);
         await engine.StartAsync(ct).ConfigureAwait(false);
         await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts reading the engine's binary (and the seed a new datadir is copied from) into memory, beside the volume's
+    /// format; on a thread of its own, since asking for a file's pages can wait on the disk queue.
+    /// </summary>
+    private void PrefetchEngineFiles(bool withSeed)
+    {
+        string[] paths = withSeed && options.Guest.EngineDatadirSeed is { } seed ? [options.Guest.EngineBinary, seed] : [options.Guest.EngineBinary];
+        _ = Task.Run(() => logger.LogDebug("Prefetching {Bytes} bytes of {Paths}", PageCache.Prefetch(paths), paths));
     }
 
     private async Task FormatAndMountAsync(string device, CancellationToken ct)
@@ -306,7 +318,8 @@ public sealed partial class MysqlManager(
         logger.LogInformation("Secured the installation: os_admin created, anonymous users and remote root removed");
     }
 
-    private MysqlAdmin SocketRoot => MysqlAdmin.SocketRoot(options.Guest.EngineSocket, IsMariaDb);
+    // One for the manager's life: the readiness probe asks for it every poll.
+    private MysqlAdmin SocketRoot => _socketRoot ??= MysqlAdmin.SocketRoot(options.Guest.EngineSocket, IsMariaDb);
 
     /// <summary>The server answers its root over the socket: it accepts connections, and the datadir is one prepare can secure.</summary>
     private Task<bool> RootQueryOkAsync(CancellationToken ct) => SocketRoot.PingAsync(ct);

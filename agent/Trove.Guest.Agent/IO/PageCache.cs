@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+
+namespace Trove.Guest.Agent.IO;
+
+/// <summary>
+/// Asks the kernel to start reading files into the page cache (posix_fadvise WILLNEED) without waiting for them. Prepare
+/// does this for the engine's binary and the datadir seed before it formats the volume: the reads then run while the
+/// vCPU formats, and the engine's first start and the seed's copy find them in memory instead of faulting them in
+/// from disk one by one (the engine's exec alone took about 0.7 s of an emulated boot). Only ever an optimisation:
+/// a file that cannot be opened is skipped.
+/// </summary>
+public static partial class PageCache
+{
+    private const int WillNeed = 3; // POSIX_FADV_WILLNEED on Linux
+
+    /// <summary>Prefetches each file, and every file under each folder (links not followed); returns the bytes asked for.</summary>
+    public static long Prefetch(IEnumerable<string> paths)
+    {
+        long bytes = 0;
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                var files = new DirectoryInfo(path).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint });
+                bytes += Prefetch(files.Select(f => f.FullName));
+            }
+            else if (File.Exists(path))
+            {
+                bytes += PrefetchFile(path);
+            }
+        }
+        return bytes;
+    }
+
+    private static long PrefetchFile(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var length = RandomAccess.GetLength(handle);
+            return FAdvise((int)handle.DangerousGetHandle(), 0, 0, WillNeed) == 0 ? length : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int FAdvise(int fd, long offset, long length, int advice);
+}

@@ -64,8 +64,13 @@ public sealed class ReplicationUnitTests : IDisposable
         GtidReplication.BackupGtid(_dir).Should().BeNull("nothing recorded");
         File.WriteAllText(Path.Combine(_dir, "xtrabackup_binlog_info"), "mariadb-bin.000005\t101780434\t0-1-120473\n");
         GtidReplication.BackupGtid(_dir).Should().Be("0-1-120473");
+        // What mariabackup 10.11 writes for a source with binary logging on and no transaction logged yet.
+        File.WriteAllText(Path.Combine(_dir, "xtrabackup_binlog_info"), "mbin.000001\t323\t\n");
+        GtidReplication.BackupGtid(_dir).Should().Be("", "an empty position: the replica starts from the beginning");
         File.WriteAllText(Path.Combine(_dir, "xtrabackup_binlog_info"), "mariadb-bin.000005\t101780434\n");
-        GtidReplication.BackupGtid(_dir).Should().BeNull("binary logging was off: no GTID");
+        GtidReplication.BackupGtid(_dir).Should().Be("", "coordinates without a GTID field");
+        File.WriteAllText(Path.Combine(_dir, "xtrabackup_binlog_info"), "\n");
+        GtidReplication.BackupGtid(_dir).Should().BeNull("nothing recorded");
     }
 
     [Fact]

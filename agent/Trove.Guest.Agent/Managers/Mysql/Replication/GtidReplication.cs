@@ -43,15 +43,21 @@ public abstract class GtidReplication
     public static async Task<Dictionary<string, string?>?> SlaveStatusAsync(MysqlSession s, CancellationToken ct) =>
         (await s.QueryAsync("SHOW SLAVE STATUS", ct).ConfigureAwait(false)).FirstOrDefault();
 
-    /// <summary>The GTID a hot backup recorded (third field of <c>xtrabackup_binlog_info</c>), null when it recorded none.</summary>
+    /// <summary>
+    /// The GTID position a hot backup recorded (third field of <c>xtrabackup_binlog_info</c>): empty when the source
+    /// logged binary coordinates but no transaction yet (mariabackup writes <c>mbin.000001\t323\t</c>; a new source's
+    /// own writes stay out of its binary log), so a replica starts from the beginning; null when there is no such file,
+    /// as when binary logging was off at the source.
+    /// </summary>
     public static string? BackupGtid(string dataDir)
     {
         foreach (var name in new[] { "xtrabackup_binlog_info", "mariadb_backup_binlog_info" })
         {
             var path = Path.Combine(dataDir, name);
             if (!File.Exists(path)) continue;
-            var fields = File.ReadAllText(path).Trim().Split('\t');
-            return fields.Length >= 3 && fields[2].Trim().Length > 0 ? GtidText.Validate(fields[2].Trim()) : null;
+            var fields = File.ReadAllText(path).TrimEnd('\n', '\r').Split('\t');
+            if (fields[0].Trim().Length == 0) return null;
+            return fields.Length >= 3 && fields[2].Trim().Length > 0 ? GtidText.Validate(fields[2].Trim()) : "";
         }
         return null;
     }

@@ -168,7 +168,7 @@ public sealed class MysqlReplication(AgentOptions options, MysqlManager manager,
             await WaitUntilRunningAsync(s, ct).ConfigureAwait(false);
             manager.ReplicationHealthy();
             logger.LogInformation("Replicating from {Host}:{Port} as {User}{From}", source.Host, source.Port, source.User.Name,
-                backupGtid is null ? "" : $" from GTID {backupGtid}");
+                backupGtid switch { null => "", "" => " from the start of the source's binary log", _ => $" from GTID {backupGtid}" });
         }
         catch (Exception e)
         {

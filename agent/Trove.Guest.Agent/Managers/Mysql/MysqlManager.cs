@@ -207,7 +207,11 @@ public sealed partial class MysqlManager(
     private void PrefetchEngineFiles(bool withSeed)
     {
         string[] paths = withSeed && options.Guest.EngineDatadirSeed is { } seed ? [options.Guest.EngineBinary, seed] : [options.Guest.EngineBinary];
-        _ = Task.Run(() => logger.LogDebug("Prefetching {Bytes} bytes of {Paths}", PageCache.Prefetch(paths), paths));
+        _ = Task.Run(() =>
+        {
+            var bytes = PageCache.Prefetch(paths);
+            logger.LogDebug("Prefetching {Bytes} bytes of {Paths}", bytes, paths);
+        });
     }
 
     private async Task FormatAndMountAsync(string device, CancellationToken ct)

@@ -38,15 +38,16 @@ public sealed class VolumeFormatTests : IDisposable
         return path;
     }
 
-    private static async Task<string> FsUuidAsync(string device) =>
-        (await Cli.Wrap("blkid").WithArguments(["-o", "value", "-s", "UUID", device]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync()).StandardOutput.Trim();
+    /// <summary>One tag (TYPE, UUID) as the real blkid reads it; empty when it finds no file system.</summary>
+    private static async Task<string> BlkidAsync(string device, string tag) =>
+        (await Cli.Wrap("blkid").WithArguments(["-o", "value", "-s", tag, device]).WithValidation(CommandResultValidation.None).ExecuteBufferedAsync()).StandardOutput.Trim();
 
     [Fact]
     public async Task A_new_volume_is_formatted()
     {
         var device = Device(64L * 1024 * 1024);
         await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
-        (await Cli.Wrap("blkid").WithArguments(["-o", "value", "-s", "TYPE", device]).ExecuteBufferedAsync()).StandardOutput.Trim().Should().Be("ext4");
+        (await BlkidAsync(device, "TYPE")).Should().Be("ext4");
         _log.Lines.Should().Contain(l => l.Contains("Formatting"));
     }
 
@@ -55,12 +56,12 @@ public sealed class VolumeFormatTests : IDisposable
     {
         var device = Device(64L * 1024 * 1024);
         await Cli.Wrap("mkfs.ext4").WithArguments(["-q", "-F", device]).ExecuteAsync();
-        var uuid = await FsUuidAsync(device);
+        var uuid = await BlkidAsync(device, "UUID");
         uuid.Should().NotBeEmpty();
 
         await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
 
-        (await FsUuidAsync(device)).Should().Be(uuid, "the file system (and its data) is not made again");
+        (await BlkidAsync(device, "UUID")).Should().Be(uuid, "the file system (and its data) is not made again");
         _log.Lines.Should().NotContain(l => l.Contains("Formatting"));
     }
 
@@ -74,7 +75,7 @@ public sealed class VolumeFormatTests : IDisposable
             f.Write("not a file system"u8);
         }
         await Volumes().FormatIfBlankAsync(device, CancellationToken.None);
-        (await FsUuidAsync(device)).Should().NotBeEmpty();
+        (await BlkidAsync(device, "UUID")).Should().NotBeEmpty();
         _log.Lines.Should().Contain(l => l.Contains("Formatting"));
     }
 }

@@ -32,7 +32,55 @@ public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitE
 
     public Task StartAsync(CancellationToken ct) => SystemctlAsync(ct, "enable", "--no-reload", "--now", Unit);
 
-    public Task StopAsync(CancellationToken ct) => SystemctlAsync(ct, "disable", "--no-reload", "--now", Unit);
+    public Task StopAsync(CancellationToken ct)
+    {
+        // A new guest's engine was never enabled nor started (the image disables it): then there is nothing for
+        // systemctl to do, and not starting it leaves the guest's one vCPU to the volume's format beside this.
+        if (!IsEnabled(Unit, UnitConfigRoot) && !HasProcesses(Unit, ProcRoot))
+        {
+            logger.LogDebug("{Unit} is neither enabled nor running: nothing to stop", Unit);
+            return Task.CompletedTask;
+        }
+        return SystemctlAsync(ct, "disable", "--no-reload", "--now", Unit);
+    }
+
+    private const string UnitConfigRoot = "/etc/systemd/system";
+    private const string ProcRoot = "/proc";
+
+    /// <summary>
+    /// Whether <c>systemctl enable</c> has linked the unit into a target (<c>WantedBy=</c>/<c>RequiredBy=</c> links in
+    /// the administrator's unit folder, where enable puts them and disable removes them).
+    /// </summary>
+    internal static bool IsEnabled(string unit, string unitConfigRoot) =>
+        Directory.Exists(unitConfigRoot) && Directory.EnumerateDirectories(unitConfigRoot)
+            .Where(d => d.EndsWith(".wants", StringComparison.Ordinal) || d.EndsWith(".requires", StringComparison.Ordinal))
+            .Any(d => Path.Exists(Path.Combine(d, unit)) || new FileInfo(Path.Combine(d, unit)).LinkTarget is not null);
+
+    /// <summary>
+    /// Whether any process runs in the unit's control group: a process's <c>/proc/PID/cgroup</c> names it on every
+    /// hierarchy (cgroup v2's <c>0::/system.slice/UNIT</c>, or v1's <c>name=systemd</c> line), whatever the unit's slice.
+    /// </summary>
+    internal static bool HasProcesses(string unit, string procRoot)
+    {
+        var suffix = "/" + unit;
+        foreach (var dir in Directory.EnumerateDirectories(procRoot))
+        {
+            var name = Path.GetFileName(dir.AsSpan());
+            if (name.IsEmpty || name.ContainsAnyExceptInRange('0', '9')) continue;
+            string text;
+            try
+            {
+                text = File.ReadAllText(Path.Combine(dir, "cgroup"));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // the process has gone
+            }
+            foreach (var line in text.AsSpan().EnumerateLines())
+                if (line.TrimEnd().EndsWith(suffix, StringComparison.Ordinal) || line.Contains(suffix + "/", StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
 
     private async Task SystemctlAsync(CancellationToken ct, params string[] args)
     {

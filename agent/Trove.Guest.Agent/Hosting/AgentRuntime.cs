@@ -18,6 +18,14 @@ namespace Trove.Guest.Agent.Hosting;
 /// </summary>
 public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) : IAsyncDisposable
 {
+    /// <summary>Makes the engine; by default from <c>engine_supervisor</c>. Tests put a supervisor of their own here.</summary>
+    internal Func<AgentOptions, ILoggerFactory, IDatabaseEngine> EngineFactory { get; init; } = DefaultEngine;
+
+    private static IDatabaseEngine DefaultEngine(AgentOptions options, ILoggerFactory loggers) =>
+        options.Guest.EngineSupervisor == EngineSupervisor.Process
+            ? new ChildProcessEngine(options, loggers.CreateLogger<ChildProcessEngine>())
+            : new SystemdUnitEngine(options, loggers.CreateLogger<SystemdUnitEngine>());
+
     private RpcClient? _conductorTransport;
     private RpcServer? _server;
     private IDatabaseEngine? _engine;
@@ -33,9 +41,7 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
             ConductorClient.SerializerFor(options), loggers.CreateLogger("Trove.Guest.Agent.Conductor.Transport"), ct).ConfigureAwait(false);
         var conductor = new ConductorClient(_conductorTransport, options, loggers.CreateLogger<ConductorClient>());
         Status = new StatusReporter(options, conductor, loggers.CreateLogger<StatusReporter>());
-        _engine = options.Guest.EngineSupervisor == EngineSupervisor.Process
-            ? new ChildProcessEngine(options, loggers.CreateLogger<ChildProcessEngine>())
-            : new SystemdUnitEngine(options, loggers.CreateLogger<SystemdUnitEngine>());
+        _engine = EngineFactory(options, loggers);
         var volumes = new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
         var mariaDb = options.DatastoreManager == "mariadb" || options.Guest.EngineBinary.Contains("mariadb", StringComparison.Ordinal);
         var backups = new MysqlBackups(options, conductor, mariaDb, loggers.CreateLogger<MysqlBackups>());
@@ -77,7 +83,7 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        // A child-process engine cannot outlive its supervisor; a systemd unit can and does.
-        if (_engine is ChildProcessEngine child) await child.DisposeAsync().ConfigureAwait(false);
+        // A child-process engine stops its server (it cannot outlive its supervisor); a systemd unit's leaves it running.
+        if (_engine is not null) await _engine.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -3,6 +3,7 @@ using CliWrap.Buffered;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.Agent.Conductor;
 using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Engines;
 using Trove.Guest.Agent.Hosting;
 using Trove.Guest.Messaging.Client;
 using Trove.Guest.Messaging.Serialization;
@@ -40,7 +41,8 @@ public sealed class AgentUnderTest : IAsyncDisposable
 
     public string LogText => string.Join("\n", Log.Lines);
 
-    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null, Func<AgentOptions, AgentOptions>? configure = null)
+    public static async Task<AgentUnderTest> StartAsync(string brokerUrl, string? key = null, Func<AgentOptions, AgentOptions>? configure = null,
+        Func<AgentOptions, ILoggerFactory, IDatabaseEngine>? engine = null)
     {
         var id = Guid.NewGuid().ToString();
         var root = Path.Combine("/tmp", "tga-" + id[..8]);
@@ -82,7 +84,7 @@ public sealed class AgentUnderTest : IAsyncDisposable
             key is null ? null : new ConductorHostSerializer(i => i == id ? new TroveCbcCipher(key) : null));
         var log = new TestLogger();
         var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new TestLoggerProvider(log)));
-        var runtime = new AgentRuntime(options, loggers);
+        var runtime = engine is null ? new AgentRuntime(options, loggers) : new AgentRuntime(options, loggers) { EngineFactory = engine };
         await runtime.StartAsync(CancellationToken.None);
         var client = await RpcClient.ConnectAsync(new RpcClientOptions { TransportUrl = brokerUrl, Exchange = exchange, DefaultTimeout = TimeSpan.FromSeconds(60) },
             key is null ? null : SecureSerializer.ForTroveKey(key));

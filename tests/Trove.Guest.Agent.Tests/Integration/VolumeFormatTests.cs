@@ -52,6 +52,53 @@ public sealed class VolumeFormatTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_volume_gets_its_journal_without_zeroing_it_first_and_any_other_volume_gets_a_zeroed_one()
+    {
+        // A 1 GiB sparse file: mke2fs gives it a 32 MiB journal. What it writes is what the file has allocated.
+        var fresh = Device(1L << 30);
+        await Volumes().FormatIfBlankAsync(fresh, CancellationToken.None);
+        var used = Device(1L << 30);
+        await using (var f = File.OpenWrite(used))
+        {
+            f.Position = 4096;
+            f.Write("a previous tenant's data"u8);
+        }
+        await Volumes().FormatIfBlankAsync(used, CancellationToken.None);
+
+        var journal = await JournalBytesAsync(fresh);
+        journal.Should().BeGreaterThanOrEqualTo(16L << 20);
+        (await AllocatedBytesAsync(fresh)).Should().BeLessThan(journal / 2, "the new volume's journal is not written out");
+        (await AllocatedBytesAsync(used)).Should().BeGreaterThan(journal, "a volume that held data gets its journal zeroed");
+        (await BlkidAsync(fresh, "TYPE")).Should().Be("ext4");
+    }
+
+    [Fact]
+    public void Format_options_with_their_own_extended_options_are_passed_as_they_are()
+    {
+        var options = new AgentOptions
+        {
+            GuestId = Guid.NewGuid().ToString(), DatastoreManager = "mariadb", TransportUrl = "rabbit://127.0.0.1/",
+            VolumeFstype = "ext4", FormatOptions = "-m 1 -E stride=16", Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
+        };
+        using var loggers = LoggerFactory.Create(_ => { });
+        new VolumeManager(options, loggers.CreateLogger<VolumeManager>()).MkfsArguments("/dev/vdb", isNew: true)
+            .Should().Equal("-t", "ext4", "-m", "1", "-E", "stride=16", "-F", "/dev/vdb");
+    }
+
+    /// <summary>What the file has allocated on the host's disk (stat's 512-byte blocks): a sparse file's written part.</summary>
+    private static async Task<long> AllocatedBytesAsync(string path) =>
+        long.Parse((await Cli.Wrap("stat").WithArguments(["-c", "%b", path]).ExecuteBufferedAsync()).StandardOutput.Trim(),
+            System.Globalization.CultureInfo.InvariantCulture) * 512;
+
+    private static async Task<long> JournalBytesAsync(string device)
+    {
+        var header = (await Cli.Wrap("dumpe2fs").WithArguments(["-h", device]).ExecuteBufferedAsync()).StandardOutput;
+        var line = header.Split('\n').Single(l => l.StartsWith("Total journal size:", StringComparison.Ordinal));
+        var value = line["Total journal size:".Length..].Trim();
+        return long.Parse(value.TrimEnd('M', 'k'), System.Globalization.CultureInfo.InvariantCulture) * (value.EndsWith('M') ? 1L << 20 : 1L << 10);
+    }
+
+    [Fact]
     public async Task A_volume_that_holds_a_file_system_is_kept_as_it_is()
     {
         var device = Device(64L * 1024 * 1024);

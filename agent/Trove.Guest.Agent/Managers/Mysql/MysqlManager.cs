@@ -196,8 +196,7 @@ public sealed partial class MysqlManager(
         if (!Directory.EnumerateFileSystemEntries(DataDir).Any()) await InitialiseDatadirAsync(ct).ConfigureAwait(false);
         if (options.Guest.EngineUser != "root") FileOwner.Set(DataDir, options.Guest.EngineUser, recursive: true);
         File.Delete(StoppedMarker);
-        await engine.StartAsync(ct).ConfigureAwait(false);
-        await WaitUntilAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
+        await StartEngineAsync(() => RootQueryOkAsync(ct), "the database to accept connections", ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -264,8 +263,7 @@ public sealed partial class MysqlManager(
         try
         {
             File.Delete(StoppedMarker);
-            await engine.StartAsync(ct).ConfigureAwait(false);
-            await WaitUntilAsync(() => RootQueryOkAsync(ct), "the restored database to accept connections", ct).ConfigureAwait(false);
+            await StartEngineAsync(() => RootQueryOkAsync(ct), "the restored database to accept connections", ct).ConfigureAwait(false);
         }
         finally
         {
@@ -372,8 +370,7 @@ public sealed partial class MysqlManager(
                 if (overrides is { Count: > 0 }) UpdateOverrides(overrides, remove: true);
                 _admin = NewAdmin(ReadPassword(OsAdminCnf));
                 File.Delete(StoppedMarker);
-                await engine.StartAsync(ct).ConfigureAwait(false);
-                await WaitHealthyAsync(ct).ConfigureAwait(false);
+                await StartHealthyAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -417,8 +414,7 @@ public sealed partial class MysqlManager(
             await engine.StopAsync(ct).ConfigureAwait(false);
             if (newConfig is { Length: > 0 }) _files.WriteMyCnf(newConfig);
             File.Delete(StoppedMarker);
-            await engine.StartAsync(ct).ConfigureAwait(false);
-            await WaitHealthyAsync(ct).ConfigureAwait(false);
+            await StartHealthyAsync(ct).ConfigureAwait(false);
             _restartRequired = false;
         }).ConfigureAwait(false);
         await status.ReportAsync(await StatusAsync(ct).ConfigureAwait(false), force: false, ct).ConfigureAwait(false);
@@ -524,8 +520,7 @@ public sealed partial class MysqlManager(
             }
             logger.LogInformation("Restarting the database for {Options}", string.Join(", ", needRestart));
             await engine.StopAsync(ct).ConfigureAwait(false);
-            await engine.StartAsync(ct).ConfigureAwait(false);
-            await WaitHealthyAsync(ct).ConfigureAwait(false);
+            await StartHealthyAsync(ct).ConfigureAwait(false);
             return true;
         }
         finally
@@ -566,6 +561,36 @@ public sealed partial class MysqlManager(
 
     private Task WaitHealthyAsync(CancellationToken ct) =>
         WaitUntilAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
+
+    private Task StartHealthyAsync(CancellationToken ct) =>
+        StartEngineAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
+
+    /// <summary>
+    /// Starts the engine and returns once <paramref name="answers"/> holds. A unit's start returns only after systemd
+    /// has heard the server's READY=1 and run its ExecStartPost, about 0.2 s after the server first answers in a guest
+    /// under emulation: so while it runs, the socket is watched (a stat every 50 ms, nothing the starting server has to
+    /// share its CPU with) and asked as soon as it appears. A start that fails before the server answers fails here; one
+    /// that fails after it (ExecStartPost) is logged.
+    /// </summary>
+    private async Task StartEngineAsync(Func<Task<bool>> answers, string what, CancellationToken ct)
+    {
+        var starting = engine.StartAsync(ct);
+        while (!starting.IsCompleted)
+        {
+            if (File.Exists(options.Guest.EngineSocket) && await answers().ConfigureAwait(false))
+            {
+                _ = starting.ContinueWith(t => logger.LogWarning("Starting the database reported an error after it answered: {Error}",
+                    t.Exception!.GetBaseException().Message), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                return;
+            }
+            await Task.WhenAny(starting, Task.Delay(StartPollInterval, ct)).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+        }
+        await starting.ConfigureAwait(false);
+        await WaitUntilAsync(answers, what, ct).ConfigureAwait(false);
+    }
+
+    private static readonly TimeSpan StartPollInterval = TimeSpan.FromMilliseconds(50);
 
     private async Task WaitUntilAsync(Func<Task<bool>> check, string what, CancellationToken ct)
     {

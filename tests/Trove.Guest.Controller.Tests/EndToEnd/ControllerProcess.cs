@@ -200,6 +200,19 @@ public sealed class ControllerProcess : IAsyncLifetime
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 
+    /// <summary>
+    /// <c>POST /instances</c> on flavor 1 with a 1 GB volume, as the trove client sends it (extra members of the
+    /// <c>instance</c> object: databases, users...); the new instance's id.
+    /// </summary>
+    public async Task<string> CreateInstanceAsync(string name, JsonObject? extra = null)
+    {
+        var instance = new JsonObject { ["name"] = name, ["flavorRef"] = "1", ["volume"] = new JsonObject { ["size"] = 1 } };
+        foreach (var (key, value) in extra ?? []) instance[key] = value?.DeepClone();
+        var (status, body) = await ApiAsync(HttpMethod.Post, "/instances", new JsonObject { ["instance"] = instance }.ToJsonString());
+        if (status != HttpStatusCode.OK) throw new InvalidOperationException($"create {name}: {status} {body?.ToJsonString()}");
+        return body!["instance"]!["id"]!.GetValue<string>();
+    }
+
     public async Task<JsonObject> InstanceAsync(string id)
     {
         var (status, body) = await ApiAsync(HttpMethod.Get, $"/instances/{id}");

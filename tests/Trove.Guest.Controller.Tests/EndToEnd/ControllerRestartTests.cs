@@ -24,20 +24,11 @@ public sealed class ControllerRestartTests(ControllerProcess controller) : IClas
         throw new TimeoutException($"the {kind} task of {instanceId} did not reach {string.Join("/", steps)}\n{controller.Log}");
     }
 
-    private async Task<string> CreateAsync(string name)
+    private Task<string> CreateAsync(string name) => controller.CreateInstanceAsync(name, new JsonObject
     {
-        var (status, body) = await controller.ApiAsync(HttpMethod.Post, "/instances", new JsonObject
-        {
-            ["instance"] = new JsonObject
-            {
-                ["name"] = name, ["flavorRef"] = "1", ["volume"] = new JsonObject { ["size"] = 1 },
-                ["databases"] = new JsonArray(new JsonObject { ["name"] = "appdb" }),
-                ["users"] = new JsonArray(new JsonObject { ["name"] = "app", ["password"] = "Str0ng_pass", ["databases"] = new JsonArray(new JsonObject { ["name"] = "appdb" }) }),
-            },
-        }.ToJsonString());
-        status.Should().Be(System.Net.HttpStatusCode.OK, body?.ToJsonString());
-        return body!["instance"]!["id"]!.GetValue<string>();
-    }
+        ["databases"] = new JsonArray(new JsonObject { ["name"] = "appdb" }),
+        ["users"] = new JsonArray(new JsonObject { ["name"] = "app", ["password"] = "Str0ng_pass", ["databases"] = new JsonArray(new JsonObject { ["name"] = "appdb" }) }),
+    });
 
     [Fact]
     public async Task A_create_interrupted_by_a_restart_finishes()

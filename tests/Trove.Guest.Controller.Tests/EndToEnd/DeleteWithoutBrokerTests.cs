@@ -14,12 +14,7 @@ public sealed class DeleteWithoutBrokerTests(ControllerProcess controller) : ICl
     [Fact]
     public async Task A_delete_goes_through_while_the_broker_is_away()
     {
-        var (status, body) = await controller.ApiAsync(HttpMethod.Post, "/instances", new JsonObject
-        {
-            ["instance"] = new JsonObject { ["name"] = "no-broker", ["flavorRef"] = "1", ["volume"] = new JsonObject { ["size"] = 1 } },
-        }.ToJsonString());
-        status.Should().Be(HttpStatusCode.OK, body?.ToJsonString());
-        var id = body!["instance"]!["id"]!.GetValue<string>();
+        var id = await controller.CreateInstanceAsync("no-broker");
         await controller.WaitForInstanceAsync(id);
         var server = await controller.ServerAsync(id);
 

@@ -89,14 +89,16 @@ public sealed partial class MysqlManager(
         // A replica whose replication could not be set up is not healthy, whatever its server says.
         if (_replicationFailure is not null) return ServiceStatus.FailedToSpawn;
         if (_restartRequired) return ServiceStatus.RestartRequired;
-        switch (await engine.GetStateAsync(ct).ConfigureAwait(false))
-        {
-            case EngineState.Stopped: return ServiceStatus.Shutdown;
-            case EngineState.Crashed: return ServiceStatus.Crashed;
-        }
+        // A server that answers os_admin is running: its supervisor (systemctl, a process to start on every heartbeat)
+        // is asked only when it does not, to tell a stopped or crashed server from one still starting.
         if (_admin is not null && await _admin.PingAsync(ct).ConfigureAwait(false))
             return options.Guest.ReportHealthy ? ServiceStatus.Healthy : ServiceStatus.Running;
-        return ServiceStatus.Running;
+        return await engine.GetStateAsync(ct).ConfigureAwait(false) switch
+        {
+            EngineState.Stopped => ServiceStatus.Shutdown,
+            EngineState.Crashed => ServiceStatus.Crashed,
+            _ => ServiceStatus.Running,
+        };
     }
 
     // ---- prepare ------------------------------------------------------------------------------------------------

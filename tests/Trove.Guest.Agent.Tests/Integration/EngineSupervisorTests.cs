@@ -10,19 +10,28 @@ using Trove.Guest.Testing;
 namespace Trove.Guest.Agent.Tests.Integration;
 
 /// <summary>
-/// A supervisor's start may return well after the server answers (systemctl waits for READY=1 and ExecStartPost):
-/// prepare goes on as soon as the server answers, and a start that fails before that fails prepare. Real agent, broker
-/// and mariadbd; the engine is the child-process one, wrapped to return from its start the way systemctl does.
+/// How the agent uses the engine's supervisor. A start may return well after the server answers (systemctl waits for
+/// READY=1 and ExecStartPost): prepare goes on as soon as the server answers, and a start that fails before that fails
+/// prepare. A heartbeat asks the supervisor only when the server does not answer. Real agent, broker and mariadbd; the
+/// engine is the child-process one, wrapped to return from its start the way systemctl does and to count its queries.
 /// </summary>
-public sealed class EngineStartTests(BrokerFixture broker)
+public sealed class EngineSupervisorTests(BrokerFixture broker)
 {
     /// <summary>Starts the real server at once, and returns from the start only when the test says so.</summary>
-    private sealed class LateReturningEngine(IDatabaseEngine inner, Exception? failure = null) : IDatabaseEngine
+    private sealed class LateReturningEngine(ChildProcessEngine inner, Exception? failure = null) : IDatabaseEngine
     {
+        public ChildProcessEngine Inner => inner;
+
         public TaskCompletionSource Return { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Starts { get; private set; }
 
-        public Task<EngineState> GetStateAsync(CancellationToken ct) => inner.GetStateAsync(ct);
+        public int StateQueries { get; set; }
+
+        public Task<EngineState> GetStateAsync(CancellationToken ct)
+        {
+            StateQueries++;
+            return inner.GetStateAsync(ct);
+        }
 
         public async Task StartAsync(CancellationToken ct)
         {
@@ -55,6 +64,31 @@ public sealed class EngineStartTests(BrokerFixture broker)
         agent.Conductor.Statuses.Should().Contain(ServiceStatus.Healthy);
         (await agent.SqlAsync("SHOW DATABASES LIKE 'early'")).Trim().Should().Be("early");
         engine.Return.SetResult();
+    }
+
+    [Fact]
+    public async Task A_heartbeat_asks_the_supervisor_only_when_the_server_does_not_answer()
+    {
+        LateReturningEngine? engine = null;
+        await using var agent = await AgentUnderTest.StartAsync(broker.Url, engine: (o, l) => engine = new LateReturningEngine(Child(o, l)));
+        await agent.PrepareAsync();
+        engine!.Return.SetResult();
+
+        engine.StateQueries = 0;
+        var seen = agent.Conductor.Statuses.Count();
+        for (var i = 0; i < 3; i++) await agent.Runtime.ReportStatusAsync(CancellationToken.None);
+        engine.StateQueries.Should().Be(0, "a server that answers os_admin is running; systemctl is a process per heartbeat");
+
+        // The server goes away behind the agent's back: now the supervisor is asked, and says so.
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", engine.Inner.ProcessId!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        for (var tick = 0; tick < 50 && !agent.Conductor.Statuses.Skip(seen).Contains(ServiceStatus.Crashed); tick++)
+        {
+            await agent.Runtime.ReportStatusAsync(CancellationToken.None);
+            await Task.Delay(200);
+        }
+        agent.Conductor.Statuses.Skip(seen).Should().Contain(ServiceStatus.Crashed);
+        engine.StateQueries.Should().BeGreaterThan(0);
     }
 
     [Fact]

@@ -122,6 +122,6 @@ public sealed record TroveGuestOptions
     /// <summary><c>wait_for_txn_timeout</c>: how long wait_for_txn waits for a transaction (Trove waits for ever).</summary>
     public TimeSpan WaitForTxnTimeout { get; init; } = TimeSpan.FromSeconds(600);
 
-    /// <summary><c>trim_startup_memory</c>: once READY, page out the executable's start-up-only code (see StartupMemoryTrimmer).</summary>
+    /// <summary><c>trim_startup_memory</c>: page out the executable's start-up-only code once READY on a prepared instance, and after work (see StartupMemoryTrimmer and AgentService).</summary>
     public bool TrimStartupMemory { get; init; } = true;
 }

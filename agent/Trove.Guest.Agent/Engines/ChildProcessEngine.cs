@@ -19,26 +19,37 @@ public sealed partial class ChildProcessEngine(AgentOptions options, ILogger<Chi
     public string DataDir => Path.Combine(options.Datastore.MountPoint, "data");
     public string ErrorLog => Path.Combine(options.Guest.StateDir, "mysqld.err");
 
-    /// <summary>The server's PID while it runs.</summary>
-    public int? ProcessId
+    // Process.HasExited is never read while _lock is held: it raises Exited under the Process's own lock, and the Exited
+    // handler (OnExited) takes _lock. Reading it inside _lock deadlocked a heartbeat against a server exiting just then.
+    private Process? Current
     {
-        get { lock (_lock) return _process is { HasExited: false } p ? p.Id : null; }
+        get { lock (_lock) return _process; }
     }
+
+    /// <summary>The server's PID while it runs.</summary>
+    public int? ProcessId => Current is { HasExited: false } p ? p.Id : null;
 
     public Task<EngineState> GetStateAsync(CancellationToken ct)
     {
+        Process? process;
+        bool stopRequested;
         lock (_lock)
         {
-            if (_process is { HasExited: false }) return Task.FromResult(EngineState.Running);
-            return Task.FromResult(_stopRequested ? EngineState.Stopped : EngineState.Crashed);
+            process = _process;
+            stopRequested = _stopRequested;
         }
+        if (process is { HasExited: false }) return Task.FromResult(EngineState.Running);
+        return Task.FromResult(stopRequested ? EngineState.Stopped : EngineState.Crashed);
     }
 
     public Task StartAsync(CancellationToken ct)
     {
+        var current = Current;
+        if (current is { HasExited: false }) return Task.CompletedTask;
         lock (_lock)
         {
-            if (_process is { HasExited: false }) return Task.CompletedTask;
+            // Another start got here first.
+            if (!ReferenceEquals(_process, current)) return Task.CompletedTask;
             var myCnf = Path.Combine(options.Guest.EngineConfigDir, "my.cnf");
             // setsid(1) puts the server in a session of its own (and execs it, keeping the PID): a signal meant for the
             // agent's process group, such as a Ctrl-C or a supervisor's SIGTERM, does not reach the database; the agent

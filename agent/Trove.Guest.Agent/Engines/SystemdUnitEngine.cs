@@ -63,6 +63,7 @@ public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitE
     internal static bool HasProcesses(string unit, string procRoot)
     {
         var suffix = "/" + unit;
+        var parent = suffix + "/";
         foreach (var dir in Directory.EnumerateDirectories(procRoot))
         {
             var name = Path.GetFileName(dir.AsSpan());
@@ -77,7 +78,7 @@ public sealed class SystemdUnitEngine(AgentOptions options, ILogger<SystemdUnitE
                 continue; // the process has gone
             }
             foreach (var line in text.AsSpan().EnumerateLines())
-                if (line.TrimEnd().EndsWith(suffix, StringComparison.Ordinal) || line.Contains(suffix + "/", StringComparison.Ordinal)) return true;
+                if (line.TrimEnd().EndsWith(suffix, StringComparison.Ordinal) || line.Contains(parent, StringComparison.Ordinal)) return true;
         }
         return false;
     }

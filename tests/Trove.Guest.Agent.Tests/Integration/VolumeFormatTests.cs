@@ -19,12 +19,12 @@ public sealed class VolumeFormatTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private VolumeManager Volumes()
+    private VolumeManager Volumes(string formatOptions = "-m 5")
     {
         var options = new AgentOptions
         {
             GuestId = Guid.NewGuid().ToString(), DatastoreManager = "mariadb", TransportUrl = "rabbit://127.0.0.1/",
-            VolumeFstype = "ext4", Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
+            VolumeFstype = "ext4", FormatOptions = formatOptions, Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
         };
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new TestLoggerProvider(_log)));
         return new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
@@ -75,13 +75,7 @@ public sealed class VolumeFormatTests : IDisposable
     [Fact]
     public void Format_options_with_their_own_extended_options_are_passed_as_they_are()
     {
-        var options = new AgentOptions
-        {
-            GuestId = Guid.NewGuid().ToString(), DatastoreManager = "mariadb", TransportUrl = "rabbit://127.0.0.1/",
-            VolumeFstype = "ext4", FormatOptions = "-m 1 -E stride=16", Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
-        };
-        using var loggers = LoggerFactory.Create(_ => { });
-        new VolumeManager(options, loggers.CreateLogger<VolumeManager>()).MkfsArguments("/dev/vdb", isNew: true)
+        Volumes("-m 1 -E stride=16").MkfsArguments("/dev/vdb", isNew: true)
             .Should().Equal("-t", "ext4", "-m", "1", "-E", "stride=16", "-F", "/dev/vdb");
     }
 

@@ -561,11 +561,14 @@ public sealed partial class MysqlManager(
         await WaitHealthyAsync(ct).ConfigureAwait(false);
     }
 
-    private Task WaitHealthyAsync(CancellationToken ct) =>
-        WaitUntilAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
+    private Task WaitHealthyAsync(CancellationToken ct) => WaitUntilAsync(() => AnswersAsync(ct), Healthy, ct);
 
-    private Task StartHealthyAsync(CancellationToken ct) =>
-        StartEngineAsync(() => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct), "the database to become healthy", ct);
+    private Task StartHealthyAsync(CancellationToken ct) => StartEngineAsync(() => AnswersAsync(ct), Healthy, ct);
+
+    private const string Healthy = "the database to become healthy";
+
+    /// <summary>The server answers os_admin, or its root over the socket before secure has made os_admin.</summary>
+    private Task<bool> AnswersAsync(CancellationToken ct) => _admin is null ? RootQueryOkAsync(ct) : _admin.PingAsync(ct);
 
     /// <summary>
     /// Starts the engine and returns once <paramref name="answers"/> holds. A unit's start returns only after systemd

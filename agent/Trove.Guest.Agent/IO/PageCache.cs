@@ -3,16 +3,22 @@ using System.Runtime.InteropServices;
 namespace Trove.Guest.Agent.IO;
 
 /// <summary>
-/// Asks the kernel to start reading files into the page cache (posix_fadvise WILLNEED) without waiting for them. Prepare
-/// does this for the engine's binary and the datadir seed before it formats the volume, so the reads run beside the
-/// format. Measured on an emulated guest (bench/guest-boot.sh, A/B in one session): copying the seed went from
-/// 0.75-0.87 s to 0.53-0.61 s; the engine's first start did not change beyond the noise. Reading the agent's own
-/// executable the same way at start-up cost more than it saved, so the agent does not. Only ever an optimisation: a
-/// file that cannot be opened is skipped.
+/// Asks the kernel to start reading files into the page cache (posix_fadvise WILLNEED) without waiting for them. An
+/// agent that starts on an instance not yet prepared does this for the engine's binary and the datadir seed
+/// (<c>MysqlManager.PrefetchForPrepare</c>). The agent's own executable is read earlier in the boot, by the image's
+/// <c>trove-guest-agent-preload.service</c>. Only ever an optimisation: a file that cannot be opened is skipped.
+/// <para>
+/// One WILLNEED reads at most the device's larger of <c>read_ahead_kb</c> and <c>max_sectors_kb</c> (Linux caps
+/// <c>force_page_cache_ra</c> there): 1.25 MiB of mariadbd's 25 MiB in a guest on virtio, which is all an earlier
+/// version of this class asked for. Each file is therefore advised in <see cref="Chunk"/> pieces, below any device's
+/// cap. In an emulated guest the whole binary is then resident (fincore); in an A/B of 5 boots each, MariaDB's start
+/// from systemd's "Starting" to "ready for connections" went from 1.37-1.42 s to 1.04-1.34 s.
+/// </para>
 /// </summary>
 public static partial class PageCache
 {
     private const int WillNeed = 3; // POSIX_FADV_WILLNEED on Linux
+    private const int Chunk = 128 * 1024; // the default read_ahead_kb, and below every max_sectors_kb
 
     /// <summary>Prefetches each file, and every file under each folder (links not followed); returns the bytes asked for.</summary>
     public static long Prefetch(IEnumerable<string> paths)
@@ -39,7 +45,10 @@ public static partial class PageCache
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             var length = RandomAccess.GetLength(handle);
-            return FAdvise((int)handle.DangerousGetHandle(), 0, 0, WillNeed) == 0 ? length : 0;
+            var fd = (int)handle.DangerousGetHandle();
+            for (long offset = 0; offset < length; offset += Chunk)
+                if (FAdvise(fd, offset, Chunk, WillNeed) != 0) return offset;
+            return length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

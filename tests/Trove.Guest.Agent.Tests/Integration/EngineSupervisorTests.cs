@@ -95,7 +95,7 @@ public sealed class EngineSupervisorTests(BrokerFixture broker)
     public async Task A_start_that_fails_before_the_server_answers_fails_prepare_with_its_error()
     {
         await using var agent = await AgentUnderTest.StartAsync(broker.Url,
-            engine: (o, l) => new LateReturningEngine(Child(o, l), new InvalidOperationException("systemctl enable --no-reload --now mariadb.service failed (1): Job failed")));
+            engine: (o, l) => new LateReturningEngine(Child(o, l), new InvalidOperationException("systemctl start mariadb.service failed (1): Job failed")));
 
         await agent.PrepareAsync(expectFailure: true);
 

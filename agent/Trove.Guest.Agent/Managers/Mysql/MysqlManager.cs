@@ -164,7 +164,6 @@ public sealed partial class MysqlManager(
 
     private async Task PrepareDatadirAsync(PrepareRequest request, JsonObject context, MysqlReplication? replica, CancellationToken ct)
     {
-        PrefetchEngineFiles(withSeed: request.Restore is null);
         var device = request.DevicePath ?? options.Datastore.DevicePath;
         var volumeReady = !string.IsNullOrEmpty(device) && (File.Exists(device) || device.StartsWith("/dev/", StringComparison.Ordinal) && Path.Exists(device))
             ? FormatAndMountAsync(device, ct)
@@ -202,12 +201,15 @@ public sealed partial class MysqlManager(
     }
 
     /// <summary>
-    /// Starts reading the engine's binary (and the seed a new datadir is copied from) into memory, beside the volume's
-    /// format; on a thread of its own, since asking for a file's pages can wait on the disk queue.
+    /// Starts reading what prepare will need from the image into memory: the seed a new datadir is copied from (first:
+    /// the copy comes before the engine's start), then the engine's binary. An agent that starts on an instance not yet
+    /// prepared calls this first, so the reads run while it connects to the broker and waits for the request, not
+    /// beside the volume's format (whose own writes they slowed); on a thread of its own, since asking for a file's
+    /// pages waits on the disk queue.
     /// </summary>
-    private void PrefetchEngineFiles(bool withSeed)
+    public static void PrefetchForPrepare(AgentOptions options, ILogger logger)
     {
-        string[] paths = withSeed && options.Guest.EngineDatadirSeed is { } seed ? [options.Guest.EngineBinary, seed] : [options.Guest.EngineBinary];
+        string[] paths = options.Guest.EngineDatadirSeed is { } seed ? [seed, options.Guest.EngineBinary] : [options.Guest.EngineBinary];
         _ = Task.Run(() =>
         {
             var bytes = PageCache.Prefetch(paths);

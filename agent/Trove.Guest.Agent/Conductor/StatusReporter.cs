@@ -11,13 +11,9 @@ namespace Trove.Guest.Agent.Conductor;
 public sealed class StatusReporter(AgentOptions options, ConductorClient conductor, ILogger<StatusReporter> logger)
 {
     private string StartMarker => Path.Combine(options.Guest.StateDir, ".guestagent.prepare.start");
-    private string EndMarker => EndMarkerIn(options);
-    private static string EndMarkerIn(AgentOptions options) => Path.Combine(options.Guest.StateDir, ".guestagent.prepare.end");
+    private string EndMarker => Path.Combine(options.Guest.StateDir, ".guestagent.prepare.end");
 
     public bool IsPrepared => File.Exists(EndMarker);
-
-    /// <summary>Whether prepare has completed on this instance, before any reporter exists (the agent's start-up asks).</summary>
-    public static bool IsPreparedIn(AgentOptions options) => File.Exists(EndMarkerIn(options));
 
     /// <summary>The last status sent.</summary>
     public string? LastStatus { get; private set; }

@@ -36,7 +36,6 @@ public sealed class AgentRuntime(AgentOptions options, ILoggerFactory loggers) :
 
     public async Task StartAsync(CancellationToken ct)
     {
-        if (!StatusReporter.IsPreparedIn(options)) MysqlManager.PrefetchForPrepare(options, loggers.CreateLogger<MysqlManager>());
         _conductorTransport = await RpcClient.ConnectAsync(
             new RpcClientOptions { TransportUrl = options.TransportUrl, Exchange = options.ControlExchange },
             ConductorClient.SerializerFor(options), loggers.CreateLogger("Trove.Guest.Agent.Conductor.Transport"), ct).ConfigureAwait(false);

@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace Trove.Guest.Agent.IO;
 
 /// <summary>
-/// Asks the kernel to start reading files into the page cache (posix_fadvise WILLNEED) without waiting for them. An
-/// agent that starts on an instance not yet prepared does this for the engine's binary and the datadir seed
-/// (<c>MysqlManager.PrefetchForPrepare</c>). The agent's own executable is read earlier in the boot, by the image's
-/// <c>trove-guest-agent-preload.service</c>. Only ever an optimisation: a file that cannot be opened is skipped.
+/// Asks the kernel to start reading files into the page cache (posix_fadvise WILLNEED) without waiting for them. Prepare
+/// does this for the datadir seed and the engine's binary before it formats the volume, so the reads run beside the
+/// format. Reading the agent's own executable the same way at start-up cost more than it saved, so the agent does not.
+/// Only ever an optimisation: a file that cannot be opened is skipped.
 /// <para>
 /// One WILLNEED reads at most the device's larger of <c>read_ahead_kb</c> and <c>max_sectors_kb</c> (Linux caps
 /// <c>force_page_cache_ra</c> there): 1.25 MiB of mariadbd's 25 MiB in a guest on virtio, which is all an earlier

@@ -5,7 +5,7 @@ using static Trove.Guest.Agent.Tests.Infrastructure.PageCacheProbe;
 namespace Trove.Guest.Agent.Tests.Unit;
 
 /// <summary>
-/// The prefetch an agent starts while it waits for prepare: files out of the page cache (dropped one by one with
+/// The prefetch prepare starts before it formats the volume: files out of the page cache (dropped one by one with
 /// GNU dd's <c>iflag=nocache</c>) are back in it afterwards, as the real <c>fincore</c> shows; links are not followed.
 /// The files are larger than one WILLNEED reads (the device's read-ahead or request size, at most a few MiB): 8 MiB
 /// here on the host's disk, 1.25 MiB in a guest.

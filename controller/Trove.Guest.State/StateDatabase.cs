@@ -22,6 +22,9 @@ public sealed class StateDatabase(StateProvider provider, string connectionStrin
 {
     public StateProvider Provider { get; } = provider;
 
+    /// <summary>Pulsed when a guest's report is stored through this object (flows in this process wake at once).</summary>
+    public StateChanges Changes { get; } = new();
+
     /// <summary>The SQLite database in <paramref name="path"/> (created when missing).</summary>
     public static StateDatabase Sqlite(string path) =>
         new(StateProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString());

@@ -83,7 +83,7 @@ public sealed class ControllerHost : IAsyncDisposable
                     },
                     Instances = instances, Backups = backups, Tasks = new TaskStore(database), Notifications = notifications,
                     Flavors = new FlavorStore(database), Datastores = new DatastoreStore(database), Guests = guests,
-                    Compute = CreateCompute(config, transportUrl, loggers), Reports = new StoredGuestReports(instances, backups, notifications), ObjectStore = objectStore,
+                    Compute = CreateCompute(config, transportUrl, loggers), Reports = new StoredGuestReports(instances, backups, notifications, changes: database.Changes), ObjectStore = objectStore,
                     Loggers = loggers,
                 };
                 host.Worker = new TaskWorker(env, TaskWorker.AllFlows(), new TaskWorkerOptions

@@ -125,9 +125,11 @@ public sealed class BackupStore(StateDatabase database, TimeProvider? clock = nu
         Set("note", update.Note);
         var guard = update.State is BackupState.Building or BackupState.Saving or BackupState.New
             ? " AND state NOT IN ('COMPLETED', 'FAILED', 'DELETE_FAILED', 'RESTORED')" : "";
-        return await Sql.ExecuteAsync(connection, null,
+        var applied = await Sql.ExecuteAsync(connection, null,
             $"UPDATE backups SET {string.Join(", ", sets)} WHERE id = @id AND instance_id = @instance AND deleted_at IS NULL{guard}", ct, [.. parameters])
             .ConfigureAwait(false) == 1;
+        if (applied) database.Changes.Pulse();
+        return applied;
     }
 
     /// <summary>Sets the state (and the note) from the control plane's side: a failed flow, a failed delete.</summary>

@@ -186,7 +186,9 @@ public sealed class InstanceStore(StateDatabase database, TimeProvider? clock = 
               """;
         List<(string, object)> parameters = [("@status", status), ("@now", now), ("@id", id)];
         if (sentMicros is { } sent) parameters.Add(("@sent", sent));
-        return await Sql.ExecuteAsync(connection, null, sql, ct, [.. parameters]).ConfigureAwait(false) == 1;
+        var saved = await Sql.ExecuteAsync(connection, null, sql, ct, [.. parameters]).ConfigureAwait(false) == 1;
+        if (saved) database.Changes.Pulse();
+        return saved;
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ public sealed class NotificationStore(StateDatabase database, TimeProvider? cloc
             INSERT INTO guest_notifications (id, request_id, instance_id, method, message, received_at) VALUES (@id, @request, @instance, @method, @message, @now)
             """, ct, ("@id", Guid.NewGuid().ToString()), ("@request", requestId), ("@instance", Sql.Nullable(instanceId)), ("@method", method),
             ("@message", Sql.Nullable(message)), ("@now", _clock.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        database.Changes.Pulse();
     }
 
     /// <summary>The first notification for <paramref name="requestId"/>, or null while none came.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FluentAssertions;
 using Trove.Guest.State.Backups;
 using Trove.Guest.State.Instances;
+using Trove.Guest.TaskManager.Guests;
 using Trove.Guest.Testing;
 
 namespace Trove.Guest.Controller.Tests.Conductor;
@@ -238,6 +239,27 @@ public sealed class ConductorTests(BrokerFixture broker) : IClassFixture<BrokerF
             ["serialized_notification"] = new JsonObject { ["request_id"] = "req-resize-9", ["instance_id"] = id }, ["notification_args"] = new JsonObject(),
         });
         (await notified).Should().BeEquivalentTo(new { RequestId = "req-resize-9", InstanceId = id, Method = "notify_end" });
+    }
+
+    [Fact]
+    public async Task A_wait_reads_again_as_soon_as_the_conductor_in_this_process_stores_a_report()
+    {
+        // A poll so slow that only the state database's signal can end these waits within the test's limits.
+        var id = await _h.CreateInstanceAsync(status: InstanceServiceStatus.Building);
+        var reports = new StoredGuestReports(_h.Instances, _h.Backups, _h.Notifications, TimeSpan.FromMinutes(5), _h.Db.Changes);
+        var prepare = reports.WaitForPrepareEndAsync(id, TimeSpan.FromMinutes(10), CancellationToken.None);
+        var notified = reports.WaitForNotificationAsync("req-wake", TimeSpan.FromMinutes(10), CancellationToken.None);
+        await Task.Delay(300);
+        prepare.IsCompleted.Should().BeFalse();
+
+        await _h.CastAsync("heartbeat", ConductorHarness.Heartbeat(id, "healthy", T0));
+        (await prepare.WaitAsync(TimeSpan.FromSeconds(20))).Should().Be("healthy");
+        notified.IsCompleted.Should().BeFalse("a heartbeat wakes the wait, which reads again and finds no notification");
+        await _h.CastAsync("notify_end", new JsonObject
+        {
+            ["serialized_notification"] = new JsonObject { ["request_id"] = "req-wake", ["instance_id"] = id }, ["notification_args"] = new JsonObject(),
+        });
+        (await notified.WaitAsync(TimeSpan.FromSeconds(20))).Method.Should().Be("notify_end");
     }
 
     [Fact]

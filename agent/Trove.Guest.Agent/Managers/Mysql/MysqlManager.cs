@@ -314,7 +314,8 @@ public sealed partial class MysqlManager(
             var unsafeAccounts = await root.QueryAsync("SELECT User, Host FROM mysql.user WHERE User = '' OR (User = 'root' AND Host != 'localhost')", ct).ConfigureAwait(false);
             foreach (var row in unsafeAccounts)
                 await root.ExecuteAsync($"DROP USER {MysqlNames.Account(row["User"]!, row["Host"]!)}", ct).ConfigureAwait(false);
-            await root.ExecuteAsync("FLUSH PRIVILEGES", ct).ConfigureAwait(false);
+            // No FLUSH PRIVILEGES: account statements (CREATE/ALTER/DROP USER, GRANT) update the server's privilege cache
+            // themselves; a flush reloads every grant table, work on prepare's path for nothing.
         }
 
         var cnf = $"[client]\nuser={OsAdmin}\npassword={password}\n";

@@ -11,8 +11,8 @@ namespace Trove.Guest.Agent.IO;
 /// One WILLNEED reads at most the device's larger of <c>read_ahead_kb</c> and <c>max_sectors_kb</c> (Linux caps
 /// <c>force_page_cache_ra</c> there): 1.25 MiB of mariadbd's 25 MiB in a guest on virtio, which is all an earlier
 /// version of this class asked for. Each file is therefore advised in <see cref="Chunk"/> pieces, below any device's
-/// cap. In an emulated guest the whole binary is then resident (fincore); in an A/B of 5 boots each, MariaDB's start
-/// from systemd's "Starting" to "ready for connections" went from 1.37-1.42 s to 1.04-1.34 s.
+/// cap. In an emulated guest the whole binary is then resident (fincore); in an A/B of 7 boots each, MariaDB's start
+/// from systemd's "Starting" to "ready for connections" went from 1.43-1.69 s to 1.04-1.43 s.
 /// </para>
 /// </summary>
 public static partial class PageCache

@@ -122,7 +122,8 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
         if (status != HttpStatusCode.OK) throw new InvalidOperationException($"create answered {(int)status}: {created?.ToJsonString()}");
         var id = created!["instance"]!["id"]!.GetValue<string>();
         var instances = new InstanceStore(controller.Database);
-        var console = new QemuServerLayout(Path.Combine(controller.ComputeRoot, id[..8])).ConsoleLog;
+        var server = Path.Combine(controller.ComputeRoot, id[..8]);
+        var console = new QemuServerLayout(server).ConsoleLog;
         double heartbeat = double.NaN, healthy, kernelStart = double.PositiveInfinity;
         while (true)
         {
@@ -149,7 +150,6 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
             // add its half-interval to one side only (200 ms polls: 0.1 s on average).
             await Task.Delay(50);
         }
-        var server = Path.Combine(controller.ComputeRoot, id[..8]);
         var guestHealthy = await GuestTimelineAsync(server, run);
         // The controller's side, from the POST on: its log lines for this instance (each step of the create flow, with
         // the step times at the end; allocate is the host's work before qemu starts).

@@ -10,7 +10,8 @@ namespace Trove.Guest.TaskManager.Guests;
 /// <see cref="IGuestReports"/> over the state stores the conductor writes (as Trove's taskmanager polls its database
 /// after trove-conductor saved a guest's report), so flows and the conductor may run in different processes. With
 /// <paramref name="changes"/> (the state database's, when the conductor runs in this process) a wait reads again as soon
-/// as a report is stored, not at its next poll: the end of prepare reached the API 0.1-0.25 s sooner in the boot bench.
+/// as a report is stored, not at its next poll: in the boot bench the API showed the end of prepare 0.10-0.13 s after
+/// the guest's "healthy" (five boots), against 0.25 s with the poll alone (one boot).
 /// </summary>
 public sealed class StoredGuestReports(InstanceStore instances, BackupStore backups, NotificationStore notifications, TimeSpan? poll = null,
     StateChanges? changes = null) : IGuestReports

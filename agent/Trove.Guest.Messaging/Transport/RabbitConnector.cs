@@ -9,7 +9,9 @@ namespace Trove.Guest.Messaging.Transport;
 /// Opens connections the way oslo's rabbit driver does: the URL's hosts in order, then again after a growing pause
 /// (<c>rabbit_retry_interval</c> + n × <c>rabbit_retry_backoff</c>, at most <c>rabbit_interval_max</c>), until it
 /// succeeds or the caller gives up. Once open, RabbitMQ.Client's automatic recovery re-opens the connection and
-/// re-declares every queue, binding and consumer after a broker restart, as oslo's consumers do.
+/// re-declares every queue, binding and consumer after a broker restart, as oslo's consumers do. The first attempt
+/// waits (up to the connection timeout) for a route to the brokers (<see cref="BrokerRoute"/>): at boot the agent starts
+/// before the network is configured.
 /// </summary>
 public sealed class RabbitConnector(TransportUrl url, RabbitDriverOptions options, ILogger logger)
 {
@@ -19,6 +21,7 @@ public sealed class RabbitConnector(TransportUrl url, RabbitDriverOptions option
     public async Task<IConnection> ConnectAsync(string purpose, CancellationToken cancellationToken)
     {
         var name = $"{Path.GetFileName(Environment.ProcessPath) ?? "trove-guest"}:{Environment.ProcessId}:{Guid.NewGuid()}";
+        await BrokerRoute.WaitAsync(Url.Hosts, ConnectionTimeout, logger, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
             foreach (var host in Url.Hosts)
@@ -55,6 +58,8 @@ public sealed class RabbitConnector(TransportUrl url, RabbitDriverOptions option
         }
     }
 
+    private static readonly TimeSpan ConnectionTimeout = TimeSpan.FromSeconds(10);
+
     private ConnectionFactory CreateFactory(TransportHost host, string clientName)
     {
         var factory = new ConnectionFactory
@@ -69,7 +74,7 @@ public sealed class RabbitConnector(TransportUrl url, RabbitDriverOptions option
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = Options.RetryInterval,
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(10),
+            RequestedConnectionTimeout = ConnectionTimeout,
             ClientProvidedName = clientName,
         };
         if (Options.Ssl)

@@ -93,15 +93,21 @@ public sealed partial class QemuInstanceTests(QemuControllerFixture fixture) : I
         await Controller.WaitForInstanceAsync(a, seconds: 900);
         var (layout, port) = await ServerOf(a);
 
-        // The agent and the engine are systemd's units in the guest; the controller's key reaches it, its host key pinned from the console.
+        // The agent and the engine are systemd's units in the guest; the controller's key reaches it, its host key pinned
+        // from the console. The guest prints that key once the database's own units are done with the boot's CPU, which
+        // can be just after the instance is healthy.
+        var pinBy = DateTime.UtcNow.AddMinutes(3);
+        while (!QemuComputeDriver.PinHostKeys(layout) && DateTime.UtcNow < pinBy) await Task.Delay(500);
         QemuComputeDriver.PinHostKeys(layout).Should().BeTrue();
         var shell = GuestShell.For(Controller.ComputeRoot, layout);
         // The engine is enabled (for the next boot) once its start job is done, which may be just after prepare; the seed
-        // holds no grant naming its build host, which the server would warn about at every start and connection.
+        // holds no grant naming its build host, which the server would warn about at every start and connection. The agent
+        // starts before the guest's DHCP lease and waits for its route to the broker: its first connection attempt succeeds.
         var units = await shell.RunAsync("systemctl is-active trove-guest-agent mariadb; findmnt -n -o SOURCE /var/lib/mysql; "
             + "for i in $(seq 60); do systemctl is-enabled --quiet mariadb && break; sleep 1; done; systemctl is-enabled mariadb; "
-            + "journalctl -b -u mariadb -o cat | grep -c proxies_priv", DateTimeOffset.UtcNow.AddMinutes(2), CancellationToken.None);
-        units.StandardOutput.Should().Be("active\nactive\n/dev/vdb\nenabled\n0\n", units.StandardError);
+            + "journalctl -b -u mariadb -o cat | grep -c proxies_priv; journalctl -b -u trove-guest-agent -o cat | grep -c 'AMQP server on .* is unreachable'",
+            DateTimeOffset.UtcNow.AddMinutes(2), CancellationToken.None);
+        units.StandardOutput.Should().Be("active\nactive\n/dev/vdb\nenabled\n0\n0\n", units.StandardError);
         // The datadir came from the image's seed, whose upgrade marker says its system tables are current: the engine's own
         // check agrees (it says so, and exits 1: no upgrade needed), and debian-start ran no upgrade of its own (which
         // rewrites the marker).

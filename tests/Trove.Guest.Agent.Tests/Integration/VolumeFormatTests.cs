@@ -4,6 +4,7 @@ using FluentAssertions;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.Agent.Configuration;
 using Trove.Guest.Agent.Volumes;
+using Trove.Guest.Messaging.Server;
 using Trove.Guest.Testing;
 
 namespace Trove.Guest.Agent.Tests.Integration;
@@ -19,12 +20,12 @@ public sealed class VolumeFormatTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private VolumeManager Volumes(string formatOptions = "-m 5")
+    private VolumeManager Volumes(string formatOptions = "-m 5", string fstype = "ext4")
     {
         var options = new AgentOptions
         {
             GuestId = Guid.NewGuid().ToString(), DatastoreManager = "mariadb", TransportUrl = "rabbit://127.0.0.1/",
-            VolumeFstype = "ext4", FormatOptions = formatOptions, Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
+            VolumeFstype = fstype, FormatOptions = formatOptions, Datastore = new DatastoreOptions(), Guest = new TroveGuestOptions(),
         };
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new TestLoggerProvider(_log)));
         return new VolumeManager(options, loggers.CreateLogger<VolumeManager>());
@@ -76,7 +77,25 @@ public sealed class VolumeFormatTests : IDisposable
     public void Format_options_with_their_own_extended_options_are_passed_as_they_are()
     {
         Volumes("-m 1 -E stride=16").MkfsArguments("/dev/vdb", isNew: true)
-            .Should().Equal("-t", "ext4", "-m", "1", "-E", "stride=16", "-F", "/dev/vdb");
+            .Should().Equal("-m", "1", "-E", "stride=16", "-F", "/dev/vdb");
+    }
+
+    [Theory]
+    [InlineData("ext4", "mkfs.ext4")]
+    [InlineData("xfs", "mkfs.xfs")]
+    public void The_type_names_the_mkfs_tool_that_runs(string type, string tool) =>
+        Volumes(fstype: type).MkfsTool.Should().Be(tool);
+
+    [Theory]
+    [InlineData("../../tmp/evil")]
+    [InlineData("ext4 -O")]
+    [InlineData("")]
+    public async Task A_type_that_is_not_a_plain_word_is_refused_before_anything_runs(string type)
+    {
+        var device = Device(64L * 1024 * 1024);
+        var format = () => Volumes(fstype: type).FormatIfBlankAsync(device, CancellationToken.None);
+        await format.Should().ThrowAsync<RpcFailureException>().WithMessage("*is not a file system type*");
+        (await BlkidAsync(device, "TYPE")).Should().BeEmpty();
     }
 
     /// <summary>What the file has allocated on the host's disk (stat's 512-byte blocks): a sparse file's written part.</summary>

@@ -240,7 +240,7 @@ public sealed partial class MysqlManager(
             if (fixedOptions.Count == 0)
             {
                 logger.LogInformation("Initialising {DataDir} from the image's seed {Seed}", DataDir, seed);
-                await Tools.RunAsync("cp", ["-a", "--", Path.Combine(seed, "."), DataDir], null, ct).ConfigureAwait(false);
+                await Task.Run(() => SparseTreeCopy.CopyContents(seed, DataDir), ct).ConfigureAwait(false);
                 return;
             }
             logger.LogInformation("Not using the image's seed {Seed}: the configuration sets {Options}, fixed when a datadir is initialised",

@@ -36,7 +36,7 @@ public sealed class VolumeManager(AgentOptions options, ILogger<VolumeManager> l
     }
 
     /// <summary>
-    /// <c>mkfs.TYPE</c> itself: <c>mkfs -t TYPE</c> only runs it, a second exec (tenths of a second on an emulated CPU).
+    /// <c>mkfs.TYPE</c> itself: <c>mkfs -t TYPE</c> only runs it, a second exec (0.06-0.2 s on an emulated CPU).
     /// The type names a tool, so it is a plain word.
     /// </summary>
     internal string MkfsTool =>

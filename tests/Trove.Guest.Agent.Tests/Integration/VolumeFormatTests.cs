@@ -3,6 +3,7 @@ using CliWrap.Buffered;
 using FluentAssertions;
 using Microsoft.Extensions.Logging;
 using Trove.Guest.Agent.Configuration;
+using Trove.Guest.Agent.Tests.Infrastructure;
 using Trove.Guest.Agent.Volumes;
 using Trove.Guest.Messaging.Server;
 using Trove.Guest.Testing;
@@ -68,8 +69,8 @@ public sealed class VolumeFormatTests : IDisposable
 
         var journal = await JournalBytesAsync(fresh);
         journal.Should().BeGreaterThanOrEqualTo(16L << 20);
-        (await AllocatedBytesAsync(fresh)).Should().BeLessThan(journal / 2, "the new volume's journal is not written out");
-        (await AllocatedBytesAsync(used)).Should().BeGreaterThan(journal, "a volume that held data gets its journal zeroed");
+        (await DiskUsage.AllocatedBytesAsync(fresh)).Should().BeLessThan(journal / 2, "the new volume's journal is not written out");
+        (await DiskUsage.AllocatedBytesAsync(used)).Should().BeGreaterThan(journal, "a volume that held data gets its journal zeroed");
         (await BlkidAsync(fresh, "TYPE")).Should().Be("ext4");
     }
 
@@ -97,11 +98,6 @@ public sealed class VolumeFormatTests : IDisposable
         await format.Should().ThrowAsync<RpcFailureException>().WithMessage("*is not a file system type*");
         (await BlkidAsync(device, "TYPE")).Should().BeEmpty();
     }
-
-    /// <summary>What the file has allocated on the host's disk (stat's 512-byte blocks): a sparse file's written part.</summary>
-    private static async Task<long> AllocatedBytesAsync(string path) =>
-        long.Parse((await Cli.Wrap("stat").WithArguments(["-c", "%b", path]).ExecuteBufferedAsync()).StandardOutput.Trim(),
-            System.Globalization.CultureInfo.InvariantCulture) * 512;
 
     private static async Task<long> JournalBytesAsync(string device)
     {

@@ -1,7 +1,6 @@
-using CliWrap;
-using CliWrap.Buffered;
 using FluentAssertions;
 using Trove.Guest.Agent.IO;
+using Trove.Guest.Agent.Tests.Infrastructure;
 
 namespace Trove.Guest.Agent.Tests.Unit;
 
@@ -55,7 +54,7 @@ public sealed class SparseTreeCopyTests : IDisposable
             File.GetLastWriteTimeUtc(copy).Should().Be(Built, copy);
         }
         new FileInfo(Path.Combine(data, "ibdata1")).Length.Should().Be(12L << 20);
-        (await AllocatedAsync(Path.Combine(data, "ibdata1"))).Should().BeLessThan(1L << 20, "the 12 MiB file holds about 68 KiB of data");
+        (await DiskUsage.AllocatedBytesAsync(Path.Combine(data, "ibdata1"))).Should().BeLessThan(1L << 20, "the 12 MiB file holds about 68 KiB of data");
         File.GetUnixFileMode(Path.Combine(data, "mysql")).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.GetLastWriteTimeUtc(Path.Combine(data, "mysql")).Should().Be(Built);
         // As cp -a SEED/. DATA: the folder itself takes the seed's mode and time.
@@ -97,8 +96,4 @@ public sealed class SparseTreeCopyTests : IDisposable
     public void A_missing_seed_is_a_clear_error() =>
         FluentActions.Invoking(() => SparseTreeCopy.CopyContents(Path.Combine(_dir, "nothing"), Path.Combine(_dir, "data")))
             .Should().Throw<DirectoryNotFoundException>().WithMessage("*nothing is not a folder*");
-
-    private static async Task<long> AllocatedAsync(string path) =>
-        long.Parse((await Cli.Wrap("stat").WithArguments(["-c", "%b", path]).ExecuteBufferedAsync()).StandardOutput.Trim(),
-            System.Globalization.CultureInfo.InvariantCulture) * 512;
 }

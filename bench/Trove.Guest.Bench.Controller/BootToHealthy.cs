@@ -176,11 +176,9 @@ public sealed partial class BootToHealthy(ControllerUnderTest controller, string
     private async Task<double> GuestTimelineAsync(string server, int run)
     {
         var layout = new QemuServerLayout(server);
-        // As trove-guest ssh does: the keys of the first block on its console (the controller pins them lazily). The
-        // guest may print them after its agent is healthy: the database's units come first in its boot.
-        var keyWait = Stopwatch.StartNew();
-        while (!QemuComputeDriver.PinHostKeys(layout) && keyWait.Elapsed < TimeSpan.FromMinutes(1)) await Task.Delay(250);
-        if (!QemuComputeDriver.PinHostKeys(layout))
+        // As trove-guest ssh does: the keys of the first block on its console (the controller pins them lazily), which the
+        // guest may print after its agent is healthy.
+        if (!await QemuComputeDriver.WaitForHostKeysAsync(layout, TimeSpan.FromMinutes(1), CancellationToken.None))
         {
             await Console.Error.WriteLineAsync($"---- guest timeline, ours {run}: no host key on its console ----");
             return double.NaN;

@@ -31,8 +31,9 @@ public sealed class VolumeManager(AgentOptions options, ILogger<VolumeManager> l
             var probe = await RunAsync("blkid", ["-o", "value", "-s", "TYPE", device], ct, check: false).ConfigureAwait(false);
             if (probe.ExitCode == 0 && probe.StandardOutput.Trim().Length > 0) return;
         }
+        var tool = MkfsTool;
         logger.LogInformation("Formatting {Device} as {Type}", device, options.VolumeFstype);
-        await RunAsync(MkfsTool, MkfsArguments(device, isNew), ct).ConfigureAwait(false);
+        await RunAsync(tool, MkfsArguments(device, isNew), ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -97,6 +97,7 @@ public sealed class VolumeFormatTests : IDisposable
         var format = () => Volumes(fstype: type).FormatIfBlankAsync(device, CancellationToken.None);
         await format.Should().ThrowAsync<RpcFailureException>().WithMessage("*is not a file system type*");
         (await BlkidAsync(device, "TYPE")).Should().BeEmpty();
+        _log.Lines.Should().NotContain(l => l.Contains("Formatting"));
     }
 
     private static async Task<long> JournalBytesAsync(string device)

@@ -198,6 +198,22 @@ public sealed partial class QemuComputeDriver(QemuComputeOptions options, ILogge
         return true;
     }
 
+    /// <summary>
+    /// <see cref="PinHostKeys"/>, again every half second until the guest has printed its keys or <paramref name="limit"/>
+    /// passes. A first boot prints them once the database's own units are done with the boot's CPU, which can be just
+    /// after the instance is healthy.
+    /// </summary>
+    public static async Task<bool> WaitForHostKeysAsync(QemuServerLayout layout, TimeSpan limit, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!PinHostKeys(layout))
+        {
+            if (clock.Elapsed >= limit) return false;
+            await Task.Delay(500, ct).ConfigureAwait(false);
+        }
+        return true;
+    }
+
     /// <summary>The image's <c>hw_firmware_type</c> (Nova's image property), else the driver's default.</summary>
     private QemuFirmware FirmwareOf(LocalImage image) =>
         image.Properties?.GetValueOrDefault("hw_firmware_type") switch

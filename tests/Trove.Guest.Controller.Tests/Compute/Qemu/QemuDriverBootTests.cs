@@ -58,8 +58,7 @@ public sealed class QemuDriverBootTests(QemuDriverFixture fixture) : IClassFixtu
         Convert.ToString((int)File.GetUnixFileMode(layout.ConfigDrive), 8).Should().Be("600", "the config drive holds the broker's password");
 
         // The host keys come from the console (first boot), never from the network.
-        var deadline = DateTime.UtcNow.AddMinutes(8);
-        while (!QemuComputeDriver.PinHostKeys(layout) && DateTime.UtcNow < deadline) await Task.Delay(1000);
+        await QemuComputeDriver.WaitForHostKeysAsync(layout, TimeSpan.FromMinutes(8), CancellationToken.None);
         var console = File.ReadAllText(layout.ConsoleLog);
         QemuGuestAccess.Read(layout.AccessFile).HostKeys.Should().ContainSingle().Which.Should().StartWith("ssh-ed25519 ", console[^Math.Min(console.Length, 4000)..]);
         console.Should().Contain("EFI", "OVMF booted it");

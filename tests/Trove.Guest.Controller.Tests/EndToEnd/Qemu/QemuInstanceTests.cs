@@ -94,11 +94,8 @@ public sealed partial class QemuInstanceTests(QemuControllerFixture fixture) : I
         var (layout, port) = await ServerOf(a);
 
         // The agent and the engine are systemd's units in the guest; the controller's key reaches it, its host key pinned
-        // from the console. The guest prints that key once the database's own units are done with the boot's CPU, which
-        // can be just after the instance is healthy.
-        var pinBy = DateTime.UtcNow.AddMinutes(3);
-        while (!QemuComputeDriver.PinHostKeys(layout) && DateTime.UtcNow < pinBy) await Task.Delay(500);
-        QemuComputeDriver.PinHostKeys(layout).Should().BeTrue();
+        // from the console (which can come just after the instance is healthy).
+        (await QemuComputeDriver.WaitForHostKeysAsync(layout, TimeSpan.FromMinutes(3), CancellationToken.None)).Should().BeTrue();
         var shell = GuestShell.For(Controller.ComputeRoot, layout);
         // The engine is enabled (for the next boot) once its start job is done, which may be just after prepare; the seed
         // holds no grant naming its build host, which the server would warn about at every start and connection. The agent
